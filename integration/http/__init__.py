@@ -1,0 +1,30 @@
+"""The one HTTP layer every upstream client (OneRoster, Canvas) is built on."""
+
+from integration.http.errors import (
+    RestrictedAddress,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamPermissionDenied,
+    UpstreamProtocolError,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from integration.http.session import RetryPolicy, UpstreamSession
+
+__all__ = [
+    "RestrictedAddress",
+    "RetryPolicy",
+    "UpstreamAuthFailed",
+    "UpstreamError",
+    "UpstreamNotFound",
+    "UpstreamPermissionDenied",
+    "UpstreamProtocolError",
+    "UpstreamRateLimited",
+    "UpstreamServerError",
+    "UpstreamSession",
+    "UpstreamTimeout",
+    "UpstreamUnreachable",
+]

@@ -1,0 +1,60 @@
+"""Typed upstream errors. Services and retry policies see these, never ``requests`` errors.
+
+Messages name the host and path only: query strings, headers and bodies can carry secrets
+and student data, so they never go into an exception message.
+"""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    """Base class: something went wrong talking to an upstream system."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class RestrictedAddress(UpstreamError):
+    """The host resolves to a private, loopback or link-local address and that is not allowed."""
+
+
+class UpstreamUnreachable(UpstreamError):
+    """DNS failure, refused connection, reset: nothing usable came back."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """The connect or read timeout ran out."""
+
+
+class UpstreamRateLimited(UpstreamError):
+    """The upstream throttled us and the retry budget is spent."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class UpstreamAuthFailed(UpstreamError):
+    """The credentials were refused (bad token, bad client secret). Never retried."""
+
+
+class UpstreamPermissionDenied(UpstreamError):
+    """Authenticated, but not allowed to do this. Never retried."""
+
+
+class UpstreamNotFound(UpstreamError):
+    """404: the object does not exist upstream."""
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The answer is not what the protocol promises: bad JSON, wrong envelope, cut-off body."""
+
+
+class UpstreamServerError(UpstreamError):
+    """Any other non-success status; ``payload`` holds the parsed error body when there is one."""
+
+    def __init__(self, message: str, *, payload: object = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.payload = payload

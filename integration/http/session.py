@@ -1,0 +1,278 @@
+"""``UpstreamSession``: requests with mandatory timeouts, typed errors and bounded retries.
+
+Every request has a connect and a read timeout. Idempotent methods (GET, HEAD, PUT, DELETE)
+retry on transport errors and on 429/502/503/504 with exponential backoff and full jitter,
+honouring ``Retry-After``, within a bounded attempt count and total time (tenacity does the
+bookkeeping). POSTs are never retried here: a repeated POST could create twice.
+
+Subclasses (the OneRoster and Canvas clients) refine ``classify`` for their protocol's quirks,
+e.g. Canvas answers throttling with 403 "Rate Limit Exceeded".
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from integration.http.errors import (
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamPermissionDenied,
+    UpstreamProtocolError,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from integration.http.netguard import check_url_host
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. ``max_wait`` caps one sleep; ``budget_seconds`` caps the whole call."""
+
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_wait: float = 30.0
+    budget_seconds: float = 180.0
+
+
+class _Transient(Exception):
+    """Internal: a failure worth another attempt. Carries the typed error to raise at the end."""
+
+    def __init__(self, error: UpstreamError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(tz=UTC)).total_seconds())
+
+
+def safe_url(url: str) -> str:
+    """Scheme, host and path: what may appear in logs and messages (no query, no userinfo)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+class UpstreamSession:
+    """A ``requests.Session`` wrapper that only ever raises ``UpstreamError`` subclasses."""
+
+    #: Name used in logs and messages ("OneRoster", "Canvas").
+    role = "upstream"
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        allow_private: bool | None = None,
+        pool_size: int = 10,
+        sleep=time.sleep,
+    ) -> None:
+        self.connect_timeout = connect_timeout or settings.HTTP_CONNECT_TIMEOUT
+        self.read_timeout = read_timeout or settings.HTTP_READ_TIMEOUT
+        self.retry = retry or RetryPolicy()
+        self.allow_private = (
+            settings.ALLOW_PRIVATE_UPSTREAMS if allow_private is None else allow_private
+        )
+        self._sleep = sleep
+        self._checked_hosts: set[str] = set()
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.attempts_made = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- core API ------------------------------------------------------------------------
+
+    def request(self, method: str, url: str, *, retry: bool | None = None, **kwargs: Any):
+        """Send one logical request; return the ``requests.Response`` of a 2xx/3xx answer."""
+        method = method.upper()
+        self._guard(url)
+        kwargs.setdefault("timeout", (self.connect_timeout, self.read_timeout))
+        kwargs.setdefault("allow_redirects", False)
+        may_retry = method in IDEMPOTENT_METHODS if retry is None else retry
+        if not may_retry:
+            return self._attempt(method, url, **kwargs)
+        policy = self.retry
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_seconds),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(method, url, **kwargs)
+        except _Transient as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get_json(self, url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
+        response = self.request("GET", url, **kwargs)
+        return self.decode_json(response), response
+
+    # --- hooks for subclasses ------------------------------------------------------------
+
+    def classify(self, response: requests.Response) -> UpstreamError | _Transient | None:
+        """Map a response to an error (``_Transient`` = retry), or ``None`` when it is fine."""
+        status = response.status_code
+        where = safe_url(response.url or "")
+        if status < 400:
+            return None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return _Transient(
+                UpstreamRateLimited(
+                    f"{self.role} kept rate-limiting requests to {where}",
+                    retry_after=retry_after,
+                    status=status,
+                    url=where,
+                ),
+                retry_after,
+            )
+        if status in (502, 503, 504):
+            return _Transient(
+                UpstreamServerError(
+                    f"{self.role} answered {status} for {where}",
+                    status=status,
+                    url=where,
+                    payload=self.error_payload(response),
+                ),
+                retry_after,
+            )
+        if status == 401:
+            return UpstreamAuthFailed(
+                f"{self.role} refused the credentials ({status}) for {where}",
+                status=status,
+                url=where,
+            )
+        if status == 403:
+            return UpstreamPermissionDenied(
+                f"{self.role} denied access ({status}) to {where}", status=status, url=where
+            )
+        if status == 404:
+            return UpstreamNotFound(f"{self.role} has nothing at {where}", status=status, url=where)
+        return UpstreamServerError(
+            f"{self.role} answered {status} for {where}",
+            status=status,
+            url=where,
+            payload=self.error_payload(response),
+        )
+
+    def error_payload(self, response: requests.Response) -> object:
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def decode_json(self, response: requests.Response) -> Any:
+        import orjson
+
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamProtocolError(
+                f"{self.role} sent a body that is not valid JSON from {safe_url(response.url)}",
+                status=response.status_code,
+                url=safe_url(response.url),
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise UpstreamProtocolError(
+                f"{self.role} cut the response short from {safe_url(response.url)}",
+                url=safe_url(response.url),
+            ) from exc
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _guard(self, url: str) -> None:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if self.allow_private or key in self._checked_hosts:
+            return
+        check_url_host(url)
+        self._checked_hosts.add(key)
+
+    def _attempt(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self.attempts_made += 1
+        where = safe_url(url)
+        try:
+            response = self.session.request(method, url, **kwargs)
+            if not kwargs.get("stream"):
+                # Force the body now so a cut-off body is a (retryable) transport error.
+                _ = response.content
+        except requests.exceptions.Timeout as exc:
+            raise _Transient(
+                UpstreamTimeout(f"{self.role} timed out at {where}", url=where)
+            ) from exc
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise _Transient(
+                UpstreamProtocolError(f"{self.role} cut the response short at {where}", url=where)
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise _Transient(
+                UpstreamUnreachable(f"{self.role} could not be reached at {where}", url=where)
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise UpstreamUnreachable(f"{self.role} request to {where} failed", url=where) from exc
+        outcome = self.classify(response)
+        if outcome is None:
+            return response
+        logger.info("%s %s %s -> %s", self.role, method, where, response.status_code)
+        raise outcome
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = min(self.retry.max_wait, self.retry.base_delay * 2 ** (state.attempt_number - 1))
+        delay = random.uniform(0, backoff)  # noqa: S311 - jitter, not cryptography
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, self.retry.max_wait))
+        return delay

@@ -1,0 +1,18 @@
+"""Test settings: real PostgreSQL and Redis (from the environment or the embedded default)."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("ALLOW_PRIVATE_UPSTREAMS", "true")
+os.environ.setdefault("ALLOW_HTTP_UPSTREAMS", "true")
+
+from integration.settings.base import *  # noqa: F403
+from integration.settings.base import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+# A separate Redis database keeps test locks and queues away from a running demo.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="tests")
+AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
