@@ -315,6 +315,8 @@ class AuditEvent(models.Model):
         PASSBACK_REQUESTED = "passback.requested"
         EVALUATION_REQUESTED = "evaluation.requested"
         CONFLICT_RESOLVED = "conflict.resolved"
+        STAFF_OTP_ENROLLED = "staff.otp_enrolled"
+        STAFF_OTP_FAILED = "staff.otp_failed"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

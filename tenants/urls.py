@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from django.views.generic import RedirectView
+
+from tenants import views
 
 app_name = "tenants"
-urlpatterns: list = []
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("intake/<str:token>/", views.intake, name="intake"),
+    path("accounts/login/", views.accounts_login, name="login"),
+    path("accounts/otp/", views.otp_verify, name="otp_verify"),
+    path("accounts/otp/setup/", views.otp_enroll, name="otp_enroll"),
+]

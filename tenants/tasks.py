@@ -1,0 +1,22 @@
+"""Celery tasks for districts: thin adapters that load by id and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="tenants.district_check", ignore_result=True, acks_late=True)
+def district_check(district_id: int, actor_id: int | None = None) -> None:
+    """Run the connection check. Takes ids only: secrets never enter the broker."""
+    from django.contrib.auth import get_user_model
+
+    from tenants.models import District
+    from tenants.services.audit import actor_label_for
+    from tenants.services.connection_check import district_check as district_check_service
+
+    district = District.objects.filter(pk=district_id).first()
+    if district is None:
+        # Deleted between queueing and running: nothing left to check.
+        return
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    district_check_service(district=district, actor=actor, actor_label=actor_label_for(actor))
