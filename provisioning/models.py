@@ -1,0 +1,381 @@
+"""Provisioning state: runs, their log, conflicts, the roster mirror and what Canvas holds.
+
+Two mirrors, both per district and both written only when Canvas accepted an import:
+
+- the *roster mirror* (``Roster*``): the OneRoster records as last read, normalized, one table
+  per OneRoster type. A nightly delta reads only what changed and overlays it on this mirror.
+- the *Canvas mirror* (``CanvasRow``): every SIS CSV row we have sent and Canvas accepted,
+  keyed by the OneRoster object it came from. Planning diffs the projection of the roster
+  onto Canvas rows against it, so a settings change (term mode, login source) is a planned
+  change even when no OneRoster record changed.
+
+The bulk tables are written by set-based SQL (``provisioning.services``), never row by row
+through the ORM; the models exist for the schema, the admin and small reads.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from tenants.models import District
+
+
+class SyncRun(models.Model):
+    """One provisioning, passback or evaluation run of one district.
+
+    ``status`` changes only through ``provisioning.services.runs.sync_run_transition``, which
+    enforces ``TRANSITIONS``. The partial unique constraint makes "at most one active run per
+    district" a database fact: creating a second active run raises ``IntegrityError``.
+    """
+
+    class Kind(models.TextChoices):
+        DELTA = "delta", "Delta (changes since the last run)"
+        FULL = "full", "Full (everything; what disappeared is dropped)"
+        DRY_RUN = "dry_run", "Dry run (plan and zip, nothing sent)"
+        PASSBACK = "passback", "Grade passback"
+        EVALUATION = "evaluation", "Conversion evaluation"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual (console)"
+        CLI = "cli", "Command line"
+        API = "api", "API"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        HELD = "held", "Held for approval"
+        APPLYING = "applying", "Applying"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
+
+    #: Statuses that hold the district: at most one run per district may be in one of them.
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.HELD, Status.APPLYING)
+    FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.DISCARDED)
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who asked, in words that survive the user's deletion ("schedule", "cli", a username).
+    requested_label = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # A dry run reads like a delta unless asked to read everything; delta/full imply it.
+    full_read = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed while a worker holds the run; the reaper fails runs whose heartbeat stops.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    # Delta window: records modified after ``since`` were read. ``source_high_water`` is the
+    # newest dateLastModified seen, on the SIS's own clock: the next delta starts there.
+    since = models.DateTimeField(null=True, blank=True)
+    source_high_water = models.DateTimeField(null=True, blank=True)
+
+    counts = models.JSONField(default=dict, blank=True)
+    plan_summary = models.JSONField(default=dict, blank=True)
+    held_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    canvas_import_id = models.CharField(max_length=32, blank=True)
+    canvas_import_state = models.CharField(max_length=32, blank=True)
+    canvas_messages = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    dry_run_zip = models.FileField(upload_to="provisioning/dry-runs/", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district"],
+                condition=Q(status__in=["queued", "running", "held", "applying"]),
+                name="syncrun_one_active_per_district",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["delta", "full", "dry_run", "passback", "evaluation"]),
+                name="syncrun_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "queued",
+                        "running",
+                        "held",
+                        "applying",
+                        "succeeded",
+                        "failed",
+                        "discarded",
+                    ]
+                ),
+                name="syncrun_status_known",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["district", "-created_at"], name="syncrun_district_recent"),
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                condition=Q(status__in=["queued", "running", "applying"]),
+                name="syncrun_live_by_heartbeat",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display().split(' (')[0]} run #{self.pk} of {self.district}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class SyncRunLog(models.Model):
+    """One line of a run's log, shown on the run page. Never holds secrets or record data
+    beyond sourcedIds and counts."""
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="log_lines")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%H:%M:%S} {self.level} {self.message[:60]}"
+
+
+class Conflict(models.Model):
+    """A data problem found by a run, kept until a run no longer sees it.
+
+    One row per (district, kind, object type, sourcedId): a run that sees it again updates
+    ``last_seen`` (and reopens it if it was closed); a run that looked at the whole scope and
+    did not see it closes it. An error holds its object back (neither sent nor dropped); a
+    warning is recorded and the object is sent anyway.
+    """
+
+    class Kind(models.TextChoices):
+        INVALID_RECORD = "invalid_record", "Record fails OneRoster validation"
+        INCOMPLETE_READ = "incomplete_read", "Paging did not add up; no drops inferred"
+        DUPLICATE_LOGIN = "duplicate_login", "Duplicate login"
+        DUPLICATE_USER_ID = "duplicate_user_id", "Duplicate Canvas user id"
+        DUPLICATE_EMAIL = "duplicate_email", "Duplicate e-mail"
+        MISSING_LOGIN = "missing_login", "User without a login (username)"
+        MISSING_USER_ID = "missing_user_id", "User without a Canvas user id"
+        USER_WITHOUT_SCHOOL = "user_without_school", "User with no school"
+        ENROLLMENT_UNKNOWN_USER = "enrollment_unknown_user", "Enrollment to an unknown user"
+        ENROLLMENT_UNKNOWN_CLASS = "enrollment_unknown_class", "Enrollment to an unknown class"
+        CLASS_UNKNOWN_SCHOOL = "class_unknown_school", "Class in an unknown school"
+        CLASS_UNKNOWN_TERM = "class_unknown_term", "Class in an unknown term"
+        CLASS_WITHOUT_TEACHER = "class_without_teacher", "Class without a teacher"
+        DATES_INVERTED = "dates_inverted", "End date before begin date"
+        CANVAS_ERROR = "canvas_error", "Canvas rejected the row"
+        CANVAS_WARNING = "canvas_warning", "Canvas warned about the row"
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="conflicts")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    object_type = models.CharField(max_length=32)
+    sourced_id = models.CharField(max_length=255, blank=True)
+    school = models.CharField(max_length=255, blank=True)
+    detail = models.TextField()
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    last_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen", "kind", "sourced_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "kind", "object_type", "sourced_id"],
+                name="conflict_one_per_object_and_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["district", "kind"],
+                condition=Q(closed_at__isnull=True),
+                name="conflict_open_by_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.object_type} {self.sourced_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+# --- roster mirror ---------------------------------------------------------------------------
+
+
+class RosterRecord(models.Model):
+    """Common columns of the roster mirror: one row per OneRoster record per district.
+
+    ``content_hash`` is the MD5 of the normalized fields, ``date_last_modified`` the SIS's
+    own timestamp, ``last_seen_at`` when a run last read the record.
+    """
+
+    # The (district, sourced_id) unique index serves district lookups; no second index.
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    sourced_id = models.CharField(max_length=255)
+    date_last_modified = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(max_length=32)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.sourced_id
+
+
+class RosterOrg(RosterRecord):
+    name = models.TextField()
+    type = models.CharField(max_length=32)
+    identifier = models.TextField(blank=True)
+    parent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "sourced_id"], name="rosterorg_unique_sid")
+        ]
+
+
+class RosterSession(RosterRecord):
+    title = models.TextField()
+    type = models.CharField(max_length=32)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    school_year = models.CharField(max_length=16)
+    parent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"], name="rostersession_unique_sid"
+            )
+        ]
+
+
+class RosterCourse(RosterRecord):
+    title = models.TextField()
+    course_code = models.TextField(blank=True)
+    org = models.CharField(max_length=255, blank=True)
+    school_year = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"], name="rostercourse_unique_sid"
+            )
+        ]
+
+
+class RosterClass(RosterRecord):
+    title = models.TextField()
+    class_code = models.TextField(blank=True)
+    class_type = models.CharField(max_length=32, blank=True)
+    course = models.CharField(max_length=255, blank=True)
+    school = models.CharField(max_length=255)
+    terms = ArrayField(models.CharField(max_length=255), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"], name="rosterclass_unique_sid"
+            )
+        ]
+
+
+class RosterUser(RosterRecord):
+    enabled_user = models.BooleanField(default=True)
+    username = models.TextField(blank=True)
+    given_name = models.TextField(blank=True)
+    family_name = models.TextField(blank=True)
+    role = models.CharField(max_length=32)
+    orgs = ArrayField(models.CharField(max_length=255), default=list)
+    identifier = models.TextField(blank=True)
+    email = models.TextField(blank=True)
+    agents = ArrayField(models.CharField(max_length=255), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "sourced_id"], name="rosteruser_unique_sid")
+        ]
+
+
+class RosterEnrollment(RosterRecord):
+    user_sid = models.CharField(max_length=255)
+    class_sid = models.CharField(max_length=255)
+    school = models.CharField(max_length=255, blank=True)
+    role = models.CharField(max_length=32)
+    is_primary = models.BooleanField(null=True)
+    begin_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "sourced_id"], name="rosterenrollment_unique_sid"
+            )
+        ]
+
+
+# --- Canvas mirror ---------------------------------------------------------------------------
+
+
+class CanvasRow(models.Model):
+    """A SIS CSV row Canvas accepted, as last sent.
+
+    ``file`` is the CSV type (``users``, ``enrollments`` …), ``key`` the OneRoster object it
+    came from (a sourcedId; a school year in consolidated term mode; ``observer:student`` for
+    observer links). ``row`` holds the CSV columns in ``provisioning.mapping.FILES`` order
+    and ``row_hash`` their MD5, which planning compares with the projection.
+    """
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    file = models.CharField(max_length=16)
+    key = models.CharField(max_length=511)
+    school = models.CharField(max_length=255, blank=True)
+    row = ArrayField(models.TextField())
+    row_hash = models.CharField(max_length=32)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "file", "key"], name="canvasrow_one_per_object"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.key}"

@@ -1,0 +1,335 @@
+"""A provisioning run end to end: read → stage → plan → guards → (zip | hold | apply).
+
+``sync_run_execute`` takes a queued run to its next resting state: ``succeeded`` (dry run,
+nothing to send, or applied), ``held`` (a guard tripped; the plan waits for a person) or
+``failed``. ``sync_run_resume`` applies an approved held run. Both are what the Celery
+tasks and the ``sync`` command call; neither holds the district lock itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.core.files import File
+
+from integration.http.errors import (
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from integration.oneroster.filters import delta_filter
+from provisioning import conf
+from provisioning.guards import guards_evaluate
+from provisioning.models import SyncRun, SyncRunLog
+from provisioning.services.apply import sync_run_apply, sync_run_commit_unchanged
+from provisioning.services.conflicts import conflicts_record_plan, conflicts_record_reads
+from provisioning.services.plan import PlanResult, sync_plan_build
+from provisioning.services.runs import (
+    SyncRunLost,
+    sync_run_fail,
+    sync_run_heartbeat,
+    sync_run_log,
+    sync_run_transition,
+)
+from provisioning.services.sis_zip import MAIN, sis_zip_build
+from provisioning.services.stage import RosterStager, StageResult
+from provisioning.services.workspace import COLLECTIONS, Workspace
+
+if TYPE_CHECKING:
+    from integration.canvas.client import CanvasClient
+    from integration.oneroster.client import OneRosterClient
+
+logger = logging.getLogger(__name__)
+
+S = SyncRun.Status
+#: How often a busy run proves it is alive (and extends its lock).
+HEARTBEAT_EVERY_SECONDS = 30.0
+#: Heartbeat check frequency while streaming records (a clock read per this many records).
+_HEARTBEAT_STRIDE = 20_000
+
+RUN_NOT_QUEUED = "Run #{run_id} is {status}, not queued; it was already started."
+
+
+class TransientUpstreamError(Exception):
+    """Reading the SIS failed in a way worth retrying; the run went back to ``queued``."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Timeouts, unreachable hosts, throttling and 5xx are worth another try; the rest is not."""
+    if isinstance(error, UpstreamTimeout | UpstreamUnreachable | UpstreamRateLimited):
+        return True
+    return isinstance(error, UpstreamServerError) and (error.status or 0) >= 500
+
+
+class Heartbeat:
+    """Throttled liveness signal: updates the run's heartbeat (a fencing check too) and
+    calls ``extend`` (the task's lock extension) at most every ``HEARTBEAT_EVERY_SECONDS``."""
+
+    def __init__(self, run: SyncRun, *, extend: Callable[[], object] | None = None) -> None:
+        self.run = run
+        self.extend = extend
+        self._last = 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._last < HEARTBEAT_EVERY_SECONDS:
+            return
+        self._last = now
+        sync_run_heartbeat(run=self.run)
+        if self.extend is not None:
+            self.extend()
+
+
+def delta_since(district_id: int) -> dt.datetime | None:
+    """Where a delta read starts: the newest change the last applied run saw (on the SIS's
+    clock), minus a small overlap. ``None`` if nothing was applied yet: read everything."""
+    last = (
+        SyncRun.objects.filter(
+            district_id=district_id,
+            kind__in=(SyncRun.Kind.DELTA, SyncRun.Kind.FULL),
+            status=S.SUCCEEDED,
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    if last is None:
+        return None
+    anchor = last.source_high_water or last.started_at
+    if anchor is None:
+        return None
+    return anchor - dt.timedelta(seconds=conf.delta_overlap_seconds())
+
+
+def roster_read(
+    *, run: SyncRun, ws: Workspace, client: OneRosterClient, heartbeat: Callable[[], None]
+) -> StageResult:
+    """Stream every collection (delta-filtered unless a full read) into the workspace."""
+    record_filter = None if run.full_read or run.since is None else delta_filter(run.since)
+    requests = [(collection, record_filter) for collection in COLLECTIONS]
+    with RosterStager(ws, spool_dir=conf.spool_dir()) as stager:
+        for seen, (_, item) in enumerate(client.stream_many(requests), start=1):
+            stager.add(item)
+            if seen % _HEARTBEAT_STRIDE == 0:
+                heartbeat()
+        heartbeat()
+        return stager.load()
+
+
+def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, object]:
+    return {
+        "by_type": plan.by_file,
+        "by_school": {
+            school: {
+                "name": plan.school_names.get(school, school or "(district-wide)"),
+                "files": files,
+            }
+            for school, files in sorted(plan.by_school.items())
+        },
+        "base": plan.base_by_file,
+        "source": {
+            c: {"read": stage.counts.get(c, 0), "invalid": stage.invalid.get(c, 0)}
+            for c in COLLECTIONS
+        },
+        "incomplete": sorted(stage.incomplete),
+        "replaced": sorted(plan.replaced),
+        "full_read": run.full_read,
+        "since": run.since.isoformat() if run.since else None,
+        "high_water": plan.high_water.isoformat() if plan.high_water else None,
+        "conflicts": plan.conflicts,
+        "guards": [],
+    }
+
+
+def sync_run_execute(
+    *,
+    run: SyncRun,
+    heartbeat: Callable[[], None] | None = None,
+    retry_transient: bool = False,
+    oneroster: OneRosterClient | None = None,
+    canvas: CanvasClient | None = None,
+) -> SyncRun:
+    """Take a queued provisioning run to ``succeeded``, ``held`` or ``failed``.
+
+    With ``retry_transient`` (Celery), a transient SIS error before anything was sent puts
+    the run back to ``queued`` and raises ``TransientUpstreamError`` for the task to retry;
+    otherwise it fails the run. Any other error fails the run and is re-raised for logging,
+    except upstream errors, which the run's error field explains.
+    """
+    from integration.oneroster.client import OneRosterClient
+
+    heartbeat = heartbeat or Heartbeat(run)
+    since = None if run.full_read else delta_since(run.district_id)
+    fields: dict[str, object] = {"since": since, "error": ""}
+    if since is None and not run.full_read:
+        fields["full_read"] = True
+    sync_run_transition(run=run, to=S.RUNNING, **fields)
+    if fields.get("full_read"):
+        sync_run_log(run=run, message="No earlier applied run: reading everything.")
+    ws = Workspace(run.pk)
+    owns_client = oneroster is None
+    try:
+        ws.create()
+        client = oneroster or OneRosterClient.for_district(run.district)
+        try:
+            sync_run_log(
+                run=run,
+                message="Reading the roster"
+                + (
+                    f" changed since {since:%Y-%m-%d %H:%M:%S} UTC."
+                    if since and not run.full_read
+                    else " (everything)."
+                ),
+            )
+            stage = roster_read(run=run, ws=ws, client=client, heartbeat=heartbeat)
+        finally:
+            if owns_client:
+                client.close()
+        _log_read(run, stage)
+        return _plan_and_continue(run=run, ws=ws, stage=stage, heartbeat=heartbeat, canvas=canvas)
+    except SyncRunLost:
+        raise
+    except UpstreamError as exc:
+        run.refresh_from_db()
+        if run.status == S.RUNNING and retry_transient and is_transient(exc):
+            ws.drop()
+            sync_run_log(
+                run=run,
+                message=f"Transient error, will retry: {exc}",
+                level=SyncRunLog.Level.WARNING,
+            )
+            sync_run_transition(run=run, to=S.QUEUED)
+            raise TransientUpstreamError(str(exc)) from exc
+        if run.is_active:
+            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        return run
+    except Exception as exc:
+        run.refresh_from_db()
+        if run.is_active:
+            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _log_read(run: SyncRun, stage: StageResult) -> None:
+    read = ", ".join(f"{c} {n:,}" for c, n in stage.counts.items())
+    sync_run_log(run=run, message=f"Read: {read}.")
+    invalid = {c: n for c, n in stage.invalid.items() if n}
+    if invalid:
+        sync_run_log(
+            run=run,
+            message=f"Records failing OneRoster validation (kept as conflicts): {invalid}.",
+            level=SyncRunLog.Level.WARNING,
+        )
+    for anomaly in stage.anomalies:
+        sync_run_log(
+            run=run,
+            message=f"Incomplete read of {anomaly.collection} ({anomaly.kind}: {anomaly.detail}); "
+            "nothing is dropped from it this run.",
+            level=SyncRunLog.Level.WARNING,
+        )
+
+
+def _plan_and_continue(
+    *,
+    run: SyncRun,
+    ws: Workspace,
+    stage: StageResult,
+    heartbeat: Callable[[], None],
+    canvas: CanvasClient | None,
+) -> SyncRun:
+    district = run.district
+    plan = sync_plan_build(
+        ws=ws,
+        district=district,
+        stage=stage,
+        full_read=run.full_read,
+        send_all=run.kind == SyncRun.Kind.FULL,
+    )
+    heartbeat()
+    conflicts_record_reads(
+        run=run,
+        anomalies=stage.anomalies,
+        read=frozenset(COLLECTIONS) if run.full_read else frozenset(),
+    )
+    conflicts_record_plan(run=run, ws=ws, replaced=plan.replaced)
+    summary = _summary(run, plan, stage)
+    trips = guards_evaluate(district=district, plan=plan)
+    summary["guards"] = [t.as_dict() for t in trips]
+    high_water = plan.high_water or (
+        run.since + dt.timedelta(seconds=conf.delta_overlap_seconds()) if run.since else None
+    )
+    SyncRun.objects.filter(pk=run.pk).update(
+        counts=plan.by_file, plan_summary=summary, source_high_water=high_water
+    )
+    run.counts, run.plan_summary, run.source_high_water = plan.by_file, summary, high_water
+    changes = ", ".join(
+        f"{f} +{c['create']}/~{c['update']}/-{c['drop']}"
+        for f, c in plan.by_file.items()
+        if c["create"] or c["update"] or c["drop"]
+    )
+    sync_run_log(run=run, message=f"Plan: {changes or 'no changes'}.")
+
+    if run.kind == SyncRun.Kind.DRY_RUN:
+        return _finish_dry_run(run=run, ws=ws, trips=[t.message for t in trips])
+    if trips:
+        reason = " ".join(t.message for t in trips)
+        sync_run_transition(run=run, to=S.HELD, held_reason=reason)
+        sync_run_log(
+            run=run, message=f"Held for approval: {reason}", level=SyncRunLog.Level.WARNING
+        )
+        return run
+    sync_run_transition(run=run, to=S.APPLYING)
+    if not plan.rows_to_send(send_all=run.kind == SyncRun.Kind.FULL):
+        return sync_run_commit_unchanged(run=run)
+    return sync_run_apply(run=run, heartbeat=heartbeat, client=canvas)
+
+
+def _finish_dry_run(*, run: SyncRun, ws: Workspace, trips: list[str]) -> SyncRun:
+    with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-dry-") as tmp:
+        path = Path(tmp) / f"dry-run-{run.pk}.zip"
+        manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+        with path.open("rb") as handle:
+            run.dry_run_zip.save(f"{run.district.slug}-run-{run.pk}.zip", File(handle), save=False)
+    SyncRun.objects.filter(pk=run.pk).update(dry_run_zip=run.dry_run_zip.name)
+    if trips:
+        sync_run_log(
+            run=run,
+            message="A real run would be held: " + " ".join(trips),
+            level=SyncRunLog.Level.WARNING,
+        )
+    sync_run_transition(run=run, to=S.SUCCEEDED)
+    sync_run_log(run=run, message=f"Dry run: zip kept ({manifest.total:,} rows); nothing sent.")
+    ws.drop()
+    return run
+
+
+def sync_run_resume(
+    *, run: SyncRun, heartbeat: Callable[[], None] | None = None, canvas: CanvasClient | None = None
+) -> SyncRun:
+    """Apply an approved (``applying``) run's stored plan; fail it if its plan is gone."""
+    heartbeat = heartbeat or Heartbeat(run)
+    if not Workspace(run.pk).exists():
+        return sync_run_fail(
+            run=run, error="The run's stored plan is gone (database restored?); run a new sync."
+        )
+    try:
+        return sync_run_apply(run=run, heartbeat=heartbeat, client=canvas)
+    except SyncRunLost:
+        raise
+    except UpstreamError as exc:
+        run.refresh_from_db()
+        if run.is_active:
+            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        return run
+    except Exception as exc:
+        run.refresh_from_db()
+        if run.is_active:
+            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        raise
