@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.files import File
+from django.db.models import F
+from django.utils import timezone
 
 from integration.http.errors import (
     UpstreamError,
@@ -313,8 +315,14 @@ def _finish_dry_run(*, run: SyncRun, ws: Workspace, trips: list[str]) -> SyncRun
 def sync_run_resume(
     *, run: SyncRun, heartbeat: Callable[[], None] | None = None, canvas: CanvasClient | None = None
 ) -> SyncRun:
-    """Apply an approved (``applying``) run's stored plan; fail it if its plan is gone."""
+    """Apply an ``applying`` run's stored plan (approved, or interrupted mid-apply); fail it if
+    its plan is gone. Re-applying is safe: the same rows go to Canvas again and the mirrors
+    commit in one transaction with the final status."""
     heartbeat = heartbeat or Heartbeat(run)
+    SyncRun.objects.filter(pk=run.pk).update(
+        attempts=F("attempts") + 1, heartbeat_at=timezone.now()
+    )
+    run.refresh_from_db(fields=["attempts", "heartbeat_at"])
     if not Workspace(run.pk).exists():
         return sync_run_fail(
             run=run, error="The run's stored plan is gone (database restored?); run a new sync."

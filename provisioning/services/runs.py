@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -267,25 +268,45 @@ def sync_run_worker_lost(*, run: SyncRun) -> SyncRun:
     return sync_run_fail(run=run, error=RUN_WORKER_LOST)
 
 
-def sync_runs_reap(*, now: dt.datetime | None = None) -> list[int]:
-    """Fail live runs whose heartbeat stopped; return the ids of queued runs to re-send.
+@dataclass(frozen=True, slots=True)
+class ReapResult:
+    """What the reaper did and what the caller should send again."""
 
-    Called by the beat task ``provisioning.reap_runs``. A held run waits for a person and is
-    never reaped.
+    failed: list[int]
+    resend_queued: list[int]  # queued runs whose task message was probably lost
+    resend_applying: list[int]  # approved or interrupted applies: applying is idempotent
+
+
+def sync_runs_reap(*, now: dt.datetime | None = None) -> ReapResult:
+    """Find provisioning runs nobody is working on.
+
+    - ``running`` with a stale heartbeat: its worker died mid-read or mid-plan → failed
+      (nothing was sent; the next run plans again);
+    - ``applying`` with a stale heartbeat: re-sent to ``provisioning.apply_run``, which
+      re-applies the stored plan (Canvas imports are idempotent and the mirrors commit in
+      one transaction), until ``MAX_ATTEMPTS`` → failed;
+    - ``queued`` for a while: its message was probably lost (broker down at commit) → re-sent.
+
+    A held run waits for a person and is never reaped. Called by ``provisioning.reap_runs``.
     """
     now = now or timezone.now()
+    kinds = (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN)
     stale = SyncRun.objects.filter(
-        status__in=(S.RUNNING, S.APPLYING), heartbeat_at__lt=now - STALE_AFTER
+        kind__in=kinds, status__in=(S.RUNNING, S.APPLYING), heartbeat_at__lt=now - STALE_AFTER
     )
+    failed, resend_applying = [], []
     for run in stale:
+        if run.status == S.APPLYING and run.attempts < MAX_ATTEMPTS:
+            resend_applying.append(run.pk)
+            continue
         try:
             sync_run_worker_lost(run=run)
         except SyncRunTransitionError:
             continue  # it moved on meanwhile
-    return list(
+        failed.append(run.pk)
+    resend_queued = list(
         SyncRun.objects.filter(
-            status=S.QUEUED,
-            created_at__lt=now - QUEUED_RESEND_AFTER,
-            kind__in=(SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN),
+            kind__in=kinds, status=S.QUEUED, created_at__lt=now - QUEUED_RESEND_AFTER
         ).values_list("pk", flat=True)
     )
+    return ReapResult(failed=failed, resend_queued=resend_queued, resend_applying=resend_applying)

@@ -28,5 +28,5 @@ def test_first_plan_creates_every_row():
         "active",
     ]
     commit(run, ws)
-    run2, ws2, plan2 = plan_records(district, roster.records())
+    _run2, _ws2, plan2 = plan_records(district, roster.records())
     assert plan2.rows_to_send(send_all=False) == 0

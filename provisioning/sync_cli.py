@@ -1,0 +1,141 @@
+"""``manage.py sync provision SLUG [--full] [--dry-run] [--approve RUN_ID] [--discard RUN_ID]
+[--enqueue] [--json]``.
+
+Without ``--enqueue`` the run happens in this process (scripts, cron, tests) and the exit
+code tells how it ended: 0 succeeded, 1 failed, 3 held for approval. With ``--enqueue`` it
+goes through Celery like a scheduled run: the command prints the queued run and exits 0.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.core.management.base import CommandError
+
+from provisioning.management.sync_plugins import (
+    EXIT_FAILED,
+    EXIT_OK,
+    SyncSubcommand,
+    exit_code_for,
+    run_summary,
+    run_summary_line,
+)
+from provisioning.models import SyncRun
+
+if TYPE_CHECKING:
+    from django.core.management.base import CommandParser, OutputWrapper
+
+    from tenants.models import District
+
+
+def add_arguments(parser: CommandParser) -> None:
+    parser.add_argument("slug", help="The district's slug.")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="Read everything; drop what is gone.")
+    mode.add_argument("--approve", type=int, metavar="RUN_ID", help="Apply a held run's plan.")
+    mode.add_argument("--discard", type=int, metavar="RUN_ID", help="Discard a held run.")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="Plan and build the zip; send nothing."
+    )
+    parser.add_argument(
+        "--enqueue", action="store_true", help="Hand the run to a Celery worker and exit."
+    )
+    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+
+def _actor_label() -> str:
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _district(slug: str) -> District:
+    from tenants.models import District
+
+    district = District.objects.filter(slug=slug).first()
+    if district is None:
+        raise CommandError(f"No district with slug {slug!r}.")
+    return district
+
+
+def _held_run(district: District, run_id: int) -> SyncRun:
+    run = SyncRun.objects.filter(district=district, pk=run_id).select_related("district").first()
+    if run is None:
+        raise CommandError(f"District {district.slug} has no run #{run_id}.")
+    return run
+
+
+def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
+    run.refresh_from_db()
+    stdout.write(json.dumps(run_summary(run)) if as_json else run_summary_line(run))
+
+
+def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
+    from provisioning.locks import DistrictBusy, district_lock
+    from provisioning.services.pipeline import sync_run_execute, sync_run_resume
+    from provisioning.services.runs import (
+        SyncRunError,
+        sync_run_approve,
+        sync_run_create,
+        sync_run_discard,
+    )
+    from provisioning.services.schedules import district_schedule_sync
+    from provisioning.tasks import apply_run, run_sync
+
+    district = _district(options["slug"])
+    district_schedule_sync(district)
+    label = _actor_label()
+    as_json = bool(options["json"])
+    try:
+        if options["discard"]:
+            held = sync_run_discard(
+                run=_held_run(district, options["discard"]), actor=None, actor_label=label
+            )
+            _print(stdout, held, as_json=as_json)
+            return EXIT_OK
+        if options["approve"]:
+            run = sync_run_approve(
+                run=_held_run(district, options["approve"]), actor=None, actor_label=label
+            )
+            if options["enqueue"]:
+                apply_run.delay_on_commit(run.pk)
+                _print(stdout, run, as_json=as_json)
+                return EXIT_OK
+            with district_lock(district.pk):
+                sync_run_resume(run=run)
+        else:
+            kind = SyncRun.Kind.DRY_RUN if options["dry_run"] else SyncRun.Kind.DELTA
+            if options["full"] and not options["dry_run"]:
+                kind = SyncRun.Kind.FULL
+            run = sync_run_create(
+                district=district,
+                kind=kind,
+                trigger=SyncRun.Trigger.CLI,
+                actor_label=label,
+                full_read=bool(options["full"]),
+            )
+            if options["enqueue"]:
+                run_sync.delay_on_commit(run.pk)
+                _print(stdout, run, as_json=as_json)
+                return EXIT_OK
+            with district_lock(district.pk):
+                sync_run_execute(run=run)
+    except (SyncRunError, DistrictBusy) as exc:
+        if as_json:
+            stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
+        else:
+            stdout.write(f"refused: {exc}")
+        return EXIT_FAILED
+    _print(stdout, run, as_json=as_json)
+    return exit_code_for(run)
+
+
+SUBCOMMAND = SyncSubcommand(
+    name="provision",
+    help="Provision a district's Canvas from its OneRoster roster.",
+    add_arguments=add_arguments,
+    run=run,
+)
