@@ -235,6 +235,9 @@ class CanvasClient:
     import polling (tests inject a no-op).
     """
 
+    #: Items per page asked of Canvas (its maximum); tests lower it to exercise paging.
+    per_page = PER_PAGE
+
     def __init__(
         self,
         *,
@@ -303,7 +306,7 @@ class CanvasClient:
         self, account_id: str, *, workflow_states: Iterable[str] = ()
     ) -> Iterator[SisImport]:
         """The account's imports, newest first, optionally filtered by state."""
-        params = [("per_page", str(PER_PAGE))]
+        params = [("per_page", str(self.per_page))]
         params += [("workflow_state[]", state) for state in workflow_states]
         url = self._url("accounts", account_id, "sis_imports")
         for item in self._pages(url, params, key="sis_imports"):
@@ -381,7 +384,7 @@ class CanvasClient:
     def sis_import_errors(self, account_id: str, import_id: int) -> Iterator[SisImportError]:
         """Every error and warning row of the import (the status object shows only 24)."""
         url = self._url("accounts", account_id, "sis_imports", import_id, "errors")
-        for item in self._pages(url, [("per_page", str(PER_PAGE))], key="sis_import_errors"):
+        for item in self._pages(url, [("per_page", str(self.per_page))], key="sis_import_errors"):
             yield SisImportError.from_api(item)
 
     def sis_import_abort(self, account_id: str, import_id: int) -> SisImport:
@@ -401,7 +404,7 @@ class CanvasClient:
 
     def list_sections(self, course_id: int | str) -> Iterator[dict]:
         yield from self._pages(
-            self._url("courses", course_id, "sections"), [("per_page", str(PER_PAGE))]
+            self._url("courses", course_id, "sections"), [("per_page", str(self.per_page))]
         )
 
     def list_assignments(
@@ -409,7 +412,7 @@ class CanvasClient:
     ) -> Iterator[CanvasAssignment]:
         """Assignments with their overrides (differentiated due dates)."""
         params = [
-            ("per_page", str(PER_PAGE)),
+            ("per_page", str(self.per_page)),
             ("include[]", "overrides"),
             ("include[]", "all_dates"),
         ]
@@ -420,13 +423,13 @@ class CanvasClient:
 
     def list_assignment_groups(self, course_id: int | str) -> Iterator[dict]:
         yield from self._pages(
-            self._url("courses", course_id, "assignment_groups"), [("per_page", str(PER_PAGE))]
+            self._url("courses", course_id, "assignment_groups"), [("per_page", str(self.per_page))]
         )
 
     def list_grading_periods(self, course_id: int | str) -> list[dict]:
         """The course's grading periods (JSON-API ``meta.pagination`` paging)."""
         url = self._url("courses", course_id, "grading_periods")
-        return list(self._pages(url, [("per_page", str(PER_PAGE))], key="grading_periods"))
+        return list(self._pages(url, [("per_page", str(self.per_page))], key="grading_periods"))
 
     def list_submissions(
         self,
@@ -442,7 +445,7 @@ class CanvasClient:
         assignments flagged for SIS sync and to SIS-created enrollments.
         """
         base = [
-            ("per_page", str(PER_PAGE)),
+            ("per_page", str(self.per_page)),
             ("student_ids[]", "all"),
             ("grouped", "false"),
             ("include[]", "visibility"),
@@ -474,7 +477,7 @@ class CanvasClient:
         states: Iterable[str] = (),
     ) -> Iterator[dict]:
         """Student enrollments with ``grades`` (for one grading period when given)."""
-        params = [("per_page", str(PER_PAGE)), ("type[]", "StudentEnrollment")]
+        params = [("per_page", str(self.per_page)), ("type[]", "StudentEnrollment")]
         params += [("state[]", state) for state in states]
         if grading_period_id is not None:
             params.append(("grading_period_id", str(grading_period_id)))
@@ -482,12 +485,12 @@ class CanvasClient:
 
     def list_account_users(self, account_id: str) -> Iterator[dict]:
         """Users of the account with ``sis_user_id``, ``login_id``, ``email`` and ``name``."""
-        params = [("per_page", str(PER_PAGE)), ("include[]", "email")]
+        params = [("per_page", str(self.per_page)), ("include[]", "email")]
         yield from self._pages(self._url("accounts", account_id, "users"), params)
 
     def list_account_courses(self, account_id: str) -> Iterator[dict]:
         """Courses of the account (and its sub-accounts) with ``sis_course_id``."""
-        params = [("per_page", str(PER_PAGE))]
+        params = [("per_page", str(self.per_page))]
         yield from self._pages(self._url("accounts", account_id, "courses"), params)
 
     # --- internals -----------------------------------------------------------------------

@@ -546,7 +546,7 @@ class CanvasApp:
         except HttpError as exc:
             return self._error(exc)
         bucket = state.bucket(req.token or "")
-        if state.take_forced_throttle() or not bucket.reserve():
+        if state.take_forced_throttle(req.method) or not bucket.reserve():
             return Response(
                 403,
                 THROTTLED_BODY,
@@ -1174,7 +1174,7 @@ class CanvasApp:
     def control_throttle(self, req: Request) -> Response:
         body = req.json()
         if body.get("next"):
-            self.state.throttle_next(int(body["next"]))
+            self.state.throttle_next(int(body["next"]), method=body.get("method"))
         if body.get("fill"):
             self.state.bucket(body.get("token") or self.state.token).fill(float(body["fill"]))
         return _json({"ok": True})

@@ -326,12 +326,13 @@ class CanvasState:
         throttle: dict[str, float] | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.account_id = str(account_id)
         self.token = token or secrets.token_urlsafe(32)
         self.now = now or (lambda: dt.datetime.now(tz=dt.UTC))
         self.monotonic = monotonic
         self.throttle_settings = dict(throttle or {})
         self._buckets: dict[str, LeakyBucket] = {}
-        self._forced_throttles = 0
+        self._forced_throttles: list[str | None] = []
         self.sis_imports_enabled = True
 
         self._account_ids = itertools.count(ACCOUNT_IDS)
@@ -403,16 +404,18 @@ class CanvasState:
                 self._buckets[token] = bucket
             return bucket
 
-    def throttle_next(self, count: int) -> None:
-        """Answer the next ``count`` API requests with 403 Rate Limit Exceeded."""
+    def throttle_next(self, count: int, *, method: str | None = None) -> None:
+        """Answer the next ``count`` API requests (of ``method`` only, when given) with
+        403 Rate Limit Exceeded, whatever the bucket says."""
         with self.lock:
-            self._forced_throttles += count
+            self._forced_throttles.extend([method.upper() if method else None] * count)
 
-    def take_forced_throttle(self) -> bool:
+    def take_forced_throttle(self, method: str) -> bool:
         with self.lock:
-            if self._forced_throttles > 0:
-                self._forced_throttles -= 1
-                return True
+            for index, wanted in enumerate(self._forced_throttles):
+                if wanted is None or wanted == method:
+                    del self._forced_throttles[index]
+                    return True
             return False
 
     # --- SIS imports ---------------------------------------------------------------------
