@@ -97,6 +97,10 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("start_syncrun", "Can start a sync from the console"),
+            ("approve_syncrun", "Can approve or discard a held sync"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["district"],

@@ -91,10 +91,11 @@ def _rows_query(ws: Workspace, district: District, file_name: str, phase: str) -
     ).format(cols=sql.SQL(", ").join(columns), plan=plan, file=sql.Literal(file_name), where=where)
     if file_name == "enrollments" and phase == MAIN:
         # Canvas identifies an enrollment by course, section, user and role: if the role or
-        # section changed, the old enrollment is ended explicitly beside the new one.
+        # section changed, the old enrollment is ended explicitly beside the new one. Its
+        # user is named by the current id: change_sis_id (processed first) renamed the user.
         old_status = sql.Literal(drop_status(district, "enrollments"))
         query = sql.SQL(
-            "{query} UNION ALL SELECT key, 0, prev_row[1], prev_row[2], prev_row[3], "
+            "{query} UNION ALL SELECT key, 0, prev_row[1], prev_row[2], row[3], "
             "prev_row[4], {old_status} FROM {plan} WHERE file = 'enrollments' "
             "AND action = 'update' AND (prev_row[1], prev_row[2], prev_row[4]) "
             "IS DISTINCT FROM (row[1], row[2], row[4])"
