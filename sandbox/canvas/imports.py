@@ -228,6 +228,7 @@ class ImportRunner:
         self._resumed = threading.Event()
         self._resumed.set()
         self._fail_next = 0
+        self._stopped = False
         self._error_reports = itertools.count(4242)
 
     # --- API -----------------------------------------------------------------------------
@@ -298,6 +299,15 @@ class ImportRunner:
         with self.lock:
             return self.lock.wait_for(lambda: not self._queue and not self._busy, timeout)
 
+    def stop(self) -> None:
+        """End the worker thread (queued imports stay queued)."""
+        with self.lock:
+            self._stopped = True
+            self.lock.notify_all()
+        self._resumed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
     def error_report_number(self) -> int:
         return next(self._error_reports)
 
@@ -314,7 +324,9 @@ class ImportRunner:
         while True:
             self._resumed.wait()
             with self.lock:
-                self.lock.wait_for(lambda: bool(self._queue))
+                self.lock.wait_for(lambda: bool(self._queue) or self._stopped)
+                if self._stopped:
+                    return
                 record = self.records[self._queue.popleft()]
                 if record.workflow_state != "created":
                     self.lock.notify_all()

@@ -429,6 +429,11 @@ class CanvasState:
                 self._runner = ImportRunner(self)
             return self._runner
 
+    def close(self) -> None:
+        """Stop the import worker, if one was started."""
+        if self._runner is not None:
+            self._runner.stop()
+
     # --- ids -----------------------------------------------------------------------------
 
     def new_account_id(self) -> int:
