@@ -113,7 +113,7 @@ def test_a_changed_user_id_renames_the_canvas_user_and_a_role_change_ends_the_ol
         {
             "course_id": "sch1-c1",
             "section_id": "sch1-c1",
-            "user_id": "t1",
+            "user_id": "T0001",
             "role": "teacher",
             "status": "inactive",
         },
