@@ -491,6 +491,282 @@ def _result(o: dict, e: _Reasons) -> Result:
     )
 
 
+# --- fast paths for the big collections -----------------------------------------------
+#
+# A full read parses millions of enrollments and users; the generic builders above cost
+# several microseconds per record in helper calls and in the frozen dataclass __init__.
+# These accept only the plainly valid shape and build the record through its slot
+# descriptors; anything unusual returns None and takes the generic path, which produces
+# the reasons. ``tests/integration/oneroster/test_parse_properties.py`` checks that a fast
+# path never accepts what the generic path rejects, and builds equal records.
+
+_new = object.__new__
+_DATE_CACHE: dict[str, dt.date] = {}
+
+
+def _setters(cls: type) -> tuple:
+    return tuple(getattr(cls, f).__set__ for f in cls.__dataclass_fields__)
+
+
+def _fast_ts(value: Any) -> dt.datetime | None:
+    cached = _TS_CACHE.get(value) if type(value) is str else None
+    if cached is None and type(value) is str:
+        cached = _timestamp(value, "", _Reasons(), required=True)
+    return cached
+
+
+def _fast_date(value: str) -> dt.date:
+    cached = _DATE_CACHE.get(value)
+    if cached is None:
+        if len(value) != 10:
+            raise ValueError(value)
+        cached = dt.date.fromisoformat(value)
+        if len(_DATE_CACHE) > 100_000:
+            _DATE_CACHE.clear()
+        _DATE_CACHE[value] = cached
+    return cached
+
+
+def _fast_ref(ref: Any, kinds: frozenset[str]) -> str | None:
+    if type(ref) is not dict:
+        return None
+    sid = ref.get("sourcedId")
+    kind = ref.get("type")
+    href = ref.get("href")
+    if (
+        type(sid) is str
+        and sid
+        and (kind is None or (type(kind) is str and kind in kinds))
+        and (href is None or type(href) is str)
+    ):
+        return sid
+    return None
+
+
+def _fast_refs(refs: Any, kinds: frozenset[str], *, required: bool) -> tuple[str, ...] | None:
+    if refs is None:
+        return None if required else ()
+    if type(refs) is not list or (required and not refs):
+        return None
+    out = []
+    for ref in refs:
+        sid = _fast_ref(ref, kinds)
+        if sid is None:
+            return None
+        out.append(sid)
+    return tuple(out)
+
+
+def _fast_base(o: dict) -> tuple[str, str, dt.datetime] | None:
+    sid = o.get("sourcedId")
+    status = o.get("status")
+    if type(sid) is not str or not sid or type(status) is not str or status not in STATUSES:
+        return None
+    modified = _fast_ts(o.get("dateLastModified"))
+    if modified is None:
+        return None
+    return sid, status, modified
+
+
+def _opt_text(value: Any) -> str | None:
+    if value is None:
+        return ""
+    return value if type(value) is str else None
+
+
+def _opt_strings(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if type(value) is str:
+        return (value,) if value else ()
+    if type(value) is list and all(type(v) is str for v in value):
+        return tuple(value)
+    return None
+
+
+_E = _setters(Enrollment)
+
+
+def _fast_enrollment(o: dict) -> Enrollment | None:
+    base = _fast_base(o)
+    role = o.get("role")
+    if base is None or type(role) is not str or role not in ROLES:
+        return None
+    user = _fast_ref(o.get("user"), _USER_REF)
+    klass = _fast_ref(o.get("class"), _CLASS_REF)
+    school = _fast_ref(o.get("school"), _ORG_REF)
+    primary = o.get("primary")
+    if user is None or klass is None or school is None:
+        return None
+    if primary is not None and type(primary) is not bool:
+        return None
+    begin = o.get("beginDate")
+    end = o.get("endDate")
+    try:
+        begin = _fast_date(begin) if type(begin) is str else begin
+        end = _fast_date(end) if type(end) is str else end
+    except ValueError:
+        return None
+    if (begin is not None and type(begin) is not dt.date) or (
+        end is not None and type(end) is not dt.date
+    ):
+        return None
+    r = _new(Enrollment)
+    s = _E
+    s[0](r, base[0])
+    s[1](r, base[1])
+    s[2](r, base[2])
+    s[3](r, user)
+    s[4](r, klass)
+    s[5](r, school)
+    s[6](r, role)
+    s[7](r, primary)
+    s[8](r, begin)
+    s[9](r, end)
+    return r
+
+
+_U = _setters(User)
+
+
+def _fast_user_ids(value: Any) -> tuple[tuple[str, str], ...] | None:
+    if value is None:
+        return ()
+    if type(value) is not list:
+        return None
+    out = []
+    for item in value:
+        if type(item) is not dict:
+            return None
+        identifier = item.get("identifier")
+        kind = item.get("type", "")
+        if type(identifier) is not str or type(kind) is not str:
+            return None
+        out.append((kind, identifier))
+    return tuple(out)
+
+
+def _fast_user(o: dict) -> User | None:
+    base = _fast_base(o)
+    role = o.get("role")
+    username = o.get("username")
+    given = o.get("givenName")
+    family = o.get("familyName")
+    enabled = o.get("enabledUser", True)
+    if (
+        base is None
+        or type(role) is not str
+        or role not in ROLES
+        or type(username) is not str
+        or not username
+        or type(given) is not str
+        or not given
+        or type(family) is not str
+        or not family
+        or type(enabled) is not bool
+    ):
+        return None
+    orgs = _fast_refs(o.get("orgs"), _ORG_REF, required=True)
+    agents = _fast_refs(o.get("agents"), _USER_REF, required=False)
+    middle = _opt_text(o.get("middleName"))
+    identifier = _opt_text(o.get("identifier"))
+    email = _opt_text(o.get("email"))
+    sms = _opt_text(o.get("sms"))
+    phone = _opt_text(o.get("phone"))
+    grades = _opt_strings(o.get("grades"))
+    user_ids = _fast_user_ids(o.get("userIds"))
+    if (
+        orgs is None
+        or agents is None
+        or middle is None
+        or identifier is None
+        or email is None
+        or sms is None
+        or phone is None
+        or grades is None
+        or user_ids is None
+    ):
+        return None
+    r = _new(User)
+    s = _U
+    s[0](r, base[0])
+    s[1](r, base[1])
+    s[2](r, base[2])
+    s[3](r, enabled)
+    s[4](r, username)
+    s[5](r, given)
+    s[6](r, family)
+    s[7](r, role)
+    s[8](r, orgs)
+    s[9](r, middle)
+    s[10](r, identifier)
+    s[11](r, email)
+    s[12](r, sms)
+    s[13](r, phone)
+    s[14](r, agents)
+    s[15](r, grades)
+    s[16](r, user_ids)
+    return r
+
+
+_C = _setters(Class)
+
+
+def _fast_class(o: dict) -> Class | None:
+    base = _fast_base(o)
+    title = o.get("title")
+    class_type = o.get("classType", "scheduled")
+    if (
+        base is None
+        or type(title) is not str
+        or not title
+        or type(class_type) is not str
+        or class_type not in CLASS_TYPES
+    ):
+        return None
+    course = _fast_ref(o.get("course"), _COURSE_REF)
+    school = _fast_ref(o.get("school"), _ORG_REF)
+    terms = _fast_refs(o.get("terms"), _SESSION_REF, required=True)
+    code = _opt_text(o.get("classCode"))
+    location = _opt_text(o.get("location"))
+    periods = _opt_strings(o.get("periods"))
+    subjects = _opt_strings(o.get("subjects"))
+    if (
+        course is None
+        or school is None
+        or terms is None
+        or code is None
+        or location is None
+        or periods is None
+        or subjects is None
+    ):
+        return None
+    r = _new(Class)
+    s = _C
+    s[0](r, base[0])
+    s[1](r, base[1])
+    s[2](r, base[2])
+    s[3](r, title)
+    s[4](r, code)
+    s[5](r, class_type)
+    s[6](r, course)
+    s[7](r, school)
+    s[8](r, terms)
+    s[9](r, location)
+    s[10](r, periods)
+    s[11](r, subjects)
+    return r
+
+
+_FAST: dict[str, Callable[[dict], Record | None]] = {
+    "enrollments": _fast_enrollment,
+    "users": _fast_user,
+    "students": _fast_user,
+    "teachers": _fast_user,
+    "classes": _fast_class,
+}
+
+
 _BUILDERS: dict[str, Callable[[dict, _Reasons], Record]] = {
     "orgs": _org,
     "academicSessions": _session,
@@ -519,6 +795,14 @@ def parse_record(collection: str, obj: Any) -> Record | InvalidRecord:
         return InvalidRecord(collection, None, (f"unknown collection {collection!r}",), obj)
     if type(obj) is not dict:
         return InvalidRecord(collection, None, ("record is not a JSON object",), obj)
+    fast = _FAST.get(collection)
+    if fast is not None:
+        try:
+            record = fast(obj)
+        except Exception:  # noqa: BLE001 - any surprise: the generic path explains it
+            record = None
+        if record is not None:
+            return record
     errors = _Reasons()
     try:
         record = builder(obj, errors)

@@ -8,7 +8,7 @@ output against the OpenAPI schemas, which keeps this honest.
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from collections.abc import Sequence
 
 import orjson
@@ -26,6 +26,7 @@ from sandbox.oneroster.generator import (
 )
 from sandbox.oneroster.names import ROOM_WINGS
 
+_EPOCH_DAY0 = dt.date(1970, 1, 1)
 #: Order of a school's sessions inside the ``academicSessions`` collection.
 SESSIONS_PER_SCHOOL = 7
 #: First and last quarter (0-3) of a class's quarter mask.
@@ -49,6 +50,8 @@ class Renderer:
         self._family_login = [ascii_fold(n) or "user" for n in district.family_pool]
         self._iso: dict[int, str] = {}
         self._school_names = [json_text(s.name) for s in district.schools]
+        self._cache_key: tuple[str, int] | None = None
+        self._caches: dict[str, dict[int, str]] = {}
         self._quarter_dates = [
             [(q.start_date.isoformat(), q.end_date.isoformat()) for q in s.quarters]
             for s in district.schools
@@ -59,9 +62,25 @@ class Renderer:
         if text is None:
             if len(self._iso) > 500_000:
                 self._iso.clear()
-            text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+            day, rem = divmod(seconds, 86400)
+            text = (
+                f"{_EPOCH_DAY0.fromordinal(_EPOCH_DAY0.toordinal() + day).isoformat()}"
+                f"T{rem // 3600:02d}:{rem % 3600 // 60:02d}:{rem % 60:02d}Z"
+            )
             self._iso[seconds] = text
         return text
+
+    def _cache(self, base: str) -> dict[str, dict[int, str]]:
+        """JSON fragments for this base URL and district version (mutations change ids,
+        names and statuses, so a new version starts empty caches)."""
+        key = (base, self.d.version)
+        if self._cache_key != key:
+            self._cache_key = key
+            self._caches = {
+                name: {}
+                for name in ("classes", "orgs", "users", "enrollment_users", "enrollment_classes")
+            }
+        return self._caches
 
     # --- page assembly -------------------------------------------------------------------
 
@@ -158,125 +177,143 @@ class Renderer:
         return out
 
     def _classes(self, indices: Sequence[int], base: str) -> list[str]:
-        d = self.d
+        # Classes change only with the district version: whole records are cached.
+        cache = self._cache(base)["classes"]
         out = []
         for i in indices:
-            school = d.schools[d.class_school[i]]
-            course = d.class_course[i]
-            _, _, subject = d.catalog_entry(course)
-            terms = ",".join(
-                f'{{"href":"{base}/terms/{t.sourced_id}","sourcedId":"{t.sourced_id}",'
-                f'"type":"academicSession"}}'
-                for t in school.terms_for_mask(d.class_mask[i])
-            )
-            grades = ",".join(f'"{g}"' for g in school.grades)
-            period = d.class_period[i]
-            room = d.class_room[i]
-            class_type = "homeroom" if school.level == "elementary" and period == 1 else "scheduled"
-            out.append(
-                f'{{"sourcedId":"{d.class_id[i]}","status":"{STATUS_NAMES[d.class_status[i]]}",'
-                f'"dateLastModified":"{self.iso(d.class_modified[i])}",'
-                f'"title":"{json_text(d.class_title(i))}",'
-                f'"classCode":"{d.course_id[course]}-{d.class_number[i]}",'
-                f'"classType":"{class_type}",'
-                f'"location":"Room {room_name(room)}","grades":[{grades}],'
-                f'"subjects":["{json_text(subject)}"],'
-                f'"course":{{"href":"{base}/courses/{d.course_id[course]}",'
-                f'"sourcedId":"{d.course_id[course]}","type":"course"}},'
-                f'"school":{{"href":"{base}/schools/{school.sourced_id}",'
-                f'"sourcedId":"{school.sourced_id}","type":"org"}},'
-                f'"terms":[{terms}],"periods":"{period}"}}'
-            )
+            text = cache.get(i)
+            if text is None:
+                text = cache[i] = self._class(i, base)
+            out.append(text)
         return out
+
+    def _class(self, i: int, base: str) -> str:
+        d = self.d
+        school = d.schools[d.class_school[i]]
+        course = d.class_course[i]
+        _, _, subject = d.catalog_entry(course)
+        terms = ",".join(
+            f'{{"href":"{base}/terms/{t.sourced_id}","sourcedId":"{t.sourced_id}",'
+            f'"type":"academicSession"}}'
+            for t in school.terms_for_mask(d.class_mask[i])
+        )
+        grades = ",".join(f'"{g}"' for g in school.grades)
+        period = d.class_period[i]
+        class_type = "homeroom" if school.level == "elementary" and period == 1 else "scheduled"
+        return (
+            f'{{"sourcedId":"{d.class_id[i]}","status":"{STATUS_NAMES[d.class_status[i]]}",'
+            f'"dateLastModified":"{self.iso(d.class_modified[i])}",'
+            f'"title":"{json_text(d.class_title(i))}",'
+            f'"classCode":"{d.course_id[course]}-{d.class_number[i]}",'
+            f'"classType":"{class_type}",'
+            f'"location":"Room {room_name(d.class_room[i])}","grades":[{grades}],'
+            f'"subjects":["{json_text(subject)}"],'
+            f'"course":{{"href":"{base}/courses/{d.course_id[course]}",'
+            f'"sourcedId":"{d.course_id[course]}","type":"course"}},'
+            f'"school":{self._org_ref(d.class_school[i], base)},'
+            f'"terms":[{terms}],"periods":"{period}"}}'
+        )
+
+    def _org_ref(self, school: int, base: str) -> str:
+        refs = self._cache(base)["orgs"]
+        text = refs.get(school)
+        if text is None:
+            oid = self.d.org_sourced_id(school)
+            text = refs[school] = f'{{"href":"{base}/orgs/{oid}","sourcedId":"{oid}","type":"org"}}'
+        return text
+
+    def _user_ref(self, user: int, base: str) -> str:
+        refs = self._cache(base)["users"]
+        text = refs.get(user)
+        if text is None:
+            d = self.d
+            uid = f"{ROLE_PREFIXES[d.user_role[user]]}{d.user_pid[user]}"
+            text = refs[user] = f'{{"href":"{base}/users/{uid}","sourcedId":"{uid}","type":"user"}}'
+        return text
 
     def _users(self, indices: Sequence[int], base: str) -> list[str]:
         d = self.d
         given, family = self._given, self._family
         gl, fl = self._given_login, self._family_login
-        schools = d.schools
+        org_ref, user_ref, iso = self._org_ref, self._user_ref, self.iso
+        student_domain = f"students.{d.slug}.example.org"
+        staff_domain = f"{d.slug}.example.org"
         out = []
+        append = out.append
         for i in indices:
             role = d.user_role[i]
             pid = d.user_pid[i]
-            sid = f"{ROLE_PREFIXES[role]}{pid}"
             username = f"{gl[d.user_login_given[i]][0]}{fl[d.user_login_family[i]]}{pid}"
-            if role == STUDENT:
-                email = f"{username}@students.{d.slug}.example.org"
-            elif role == GUARDIAN:
-                email = f"{username}@mail.example.com"
+            household = d.user_household[i]
+            if role == GUARDIAN:
+                domain = "mail.example.com"
+                children = d.household_children[household]
+                agents = ",".join(user_ref(c, base) for c in children if d.user_alive[c])
+                orgs = ",".join(org_ref(s, base) for s in d.user_orgs(i))
             else:
-                email = f"{username}@{d.slug}.example.org"
-            orgs = ",".join(
-                f'{{"href":"{base}/orgs/{oid}","sourcedId":"{oid}","type":"org"}}'
-                for oid in (
-                    schools[s].sourced_id if s >= 0 else d.sourced_id for s in d.user_orgs(i)
-                )
-            )
-            agents = self._agents(i, role, base)
+                domain = student_domain if role == STUDENT else staff_domain
+                agents = user_ref(d.household_guardian[household], base) if household >= 0 else ""
+                orgs = org_ref(d.user_school[i], base)
+                if d.user_school2[i] >= 0:
+                    orgs = f"{orgs},{org_ref(d.user_school2[i], base)}"
             middle = d.user_middle[i]
-            grade = grade_name(d.user_grade[i])
-            grades = f'"{grade}"' if grade else ""
-            out.append(
-                f'{{"sourcedId":"{sid}","status":"{STATUS_NAMES[d.user_status[i]]}",'
-                f'"dateLastModified":"{self.iso(d.user_modified[i])}",'
+            grade = d.user_grade[i]
+            grades = "" if grade < 0 else f'"{grade_name(grade)}"'
+            append(
+                f'{{"sourcedId":"{ROLE_PREFIXES[role]}{pid}",'
+                f'"status":"{STATUS_NAMES[d.user_status[i]]}",'
+                f'"dateLastModified":"{iso(d.user_modified[i])}",'
                 f'"username":"{username}",'
                 f'"userIds":[{{"type":"personID","identifier":"{pid}"}}],'
                 f'"enabledUser":true,"givenName":"{given[d.user_given[i]]}",'
                 f'"familyName":"{family[d.user_family[i]]}",'
                 f'"middleName":"{given[middle] if middle >= 0 else ""}",'
-                f'"role":"{ROLE_NAMES[role]}","identifier":"{pid}","email":"{email}",'
-                f'"agents":[{agents}],"orgs":[{orgs}],'
-                f'"grades":[{grades}]}}'
+                f'"role":"{ROLE_NAMES[role]}","identifier":"{pid}",'
+                f'"email":"{username}@{domain}",'
+                f'"agents":[{agents}],"orgs":[{orgs}],"grades":[{grades}]}}'
             )
         return out
-
-    def _agents(self, i: int, role: int, base: str) -> str:
-        d = self.d
-        household = d.user_household[i]
-        if household < 0:
-            return ""
-        if role == GUARDIAN:
-            people = [c for c in d.household_children[household] if d.user_alive[c]]
-        else:
-            people = [d.household_guardian[household]]
-        return ",".join(
-            f'{{"href":"{base}/users/{ROLE_PREFIXES[d.user_role[p]]}{d.user_pid[p]}",'
-            f'"sourcedId":"{ROLE_PREFIXES[d.user_role[p]]}{d.user_pid[p]}","type":"user"}}'
-            for p in people
-        )
 
     def _enrollments(self, indices: Sequence[int], base: str) -> list[str]:
         d = self.d
         iso = self.iso
-        qd = self._quarter_dates
-        schools = d.schools
+        cache = self._cache(base)
+        user_refs, class_refs = cache["enrollment_users"], cache["enrollment_classes"]
         enr_id, enr_user, enr_class, enr_role = d.enr_id, d.enr_user, d.enr_class, d.enr_role
         enr_primary, enr_modified, enr_status = d.enr_primary, d.enr_modified, d.enr_status
-        user_role, user_pid = d.user_role, d.user_pid
-        class_id, class_school, class_mask = d.class_id, d.class_school, d.class_mask
         out = []
         append = out.append
         for i in indices:
             u = enr_user[i]
             c = enr_class[i]
-            s = class_school[c]
-            mask = class_mask[c]
+            user = user_refs.get(u)
+            if user is None:
+                user = user_refs[u] = f'"user":{self._user_ref(u, base)}'
+            klass = class_refs.get(c)
+            if klass is None:
+                klass = self._class_fragment(c, base)
+                class_refs[c] = klass
             role = enr_role[i]
-            uid = f"{ROLE_PREFIXES[user_role[u]]}{user_pid[u]}"
-            cid = class_id[c]
-            sid = schools[s].sourced_id
-            dates = qd[s]
             append(
                 f'{{"sourcedId":"{"s" if role == STUDENT else "t"}{enr_id[i]}",'
                 f'"status":"{STATUS_NAMES[enr_status[i]]}",'
-                f'"dateLastModified":"{iso(enr_modified[i])}",'
-                f'"user":{{"href":"{base}/users/{uid}","sourcedId":"{uid}","type":"user"}},'
-                f'"class":{{"href":"{base}/classes/{cid}","sourcedId":"{cid}","type":"class"}},'
-                f'"school":{{"href":"{base}/schools/{sid}","sourcedId":"{sid}","type":"org"}},'
-                f'"role":"{ROLE_NAMES[role]}","primary":{"true" if enr_primary[i] else "false"},'
-                f'"beginDate":"{dates[_FIRST[mask]][0]}","endDate":"{dates[_LAST[mask]][1]}"}}'
+                f'"dateLastModified":"{iso(enr_modified[i])}",{user},{klass},'
+                f'"role":"{ROLE_NAMES[role]}","primary":{"true" if enr_primary[i] else "false"}}}'
             )
         return out
+
+    def _class_fragment(self, c: int, base: str) -> str:
+        d = self.d
+        s = d.class_school[c]
+        mask = d.class_mask[c]
+        cid = d.class_id[c]
+        sid = d.schools[s].sourced_id
+        dates = self._quarter_dates[s]
+        return (
+            f'"class":{{"href":"{base}/classes/{cid}","sourcedId":"{cid}","type":"class"}},'
+            f'"school":{{"href":"{base}/schools/{sid}","sourcedId":"{sid}","type":"org"}},'
+            f'"beginDate":"{dates[_FIRST[mask]][0]}","endDate":"{dates[_LAST[mask]][1]}"'
+        )
 
     def _demographics(self, indices: Sequence[int], base: str) -> list[str]:
         d = self.d
