@@ -10,6 +10,7 @@ reach a person, a log line or the database, so a secret an upstream echoes canno
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,10 @@ GRADEBOOK_NOT_FOUND = (
     "The SIS has no gradebook endpoints at this base URL: grade passback needs a Grade Book "
     "Sync connection."
 )
+CANVAS_REFUSED_REQUEST = (
+    "Canvas refused the request for account {account} (HTTP 400): SIS imports may be switched "
+    "off for this account, or it is not a root account."
+)
 CANVAS_NO_SIS_IMPORT = (
     "The token's user may not run SIS imports: give the role the 'SIS Data - import' permission "
     "on the root account."
@@ -184,6 +189,7 @@ class _StepSkipped(Exception):
 
 
 Explain = Callable[[UpstreamError], str]
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True)
@@ -293,22 +299,28 @@ def _oneroster_explain_gradebook(district: District) -> Explain:
     return explain
 
 
-def _oneroster_check(district: District) -> list[CheckStep]:
+def _oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
     from integration.oneroster.client import OneRosterClient
 
     if not _oneroster_configured(district):
         return _not_configured(ONEROSTER_STEPS, ONEROSTER_NOT_CONFIGURED)
-    client = OneRosterClient.for_district(district)
+    client = OneRosterClient.for_district(district, sleep=sleep)
+    first_records: dict[str, Any] = {}
 
     def auth() -> str:
-        client.fetch_token()
         if district.oneroster_auth_method == District.AuthMethod.OAUTH1:
+            # OAuth 1.0a has no token: a signed read is the only proof the signature works.
+            first_records["orgs"] = client.get_first("orgs")
             return "The SIS accepted our OAuth 1.0a (HMAC-SHA256) signature."
+        client.fetch_token()
         return "The SIS issued an access token for the client key and secret."
 
     def read_first(collection: str, what: str) -> Callable[[], str]:
         def action() -> str:
-            record = client.get_first(collection)
+            if collection in first_records:
+                record = first_records[collection]
+            else:
+                record = client.get_first(collection)
             if record is None:
                 raise _StepFailed(ONEROSTER_EMPTY.format(what=what + "s"))
             reasons = getattr(record, "reasons", None)
@@ -364,6 +376,8 @@ def _canvas_explain(district: District, *, refused: str, forbidden: str) -> Expl
             return forbidden.format(account=account)
         if isinstance(exc, UpstreamNotFound):
             return CANVAS_ACCOUNT_NOT_FOUND.format(account=account)
+        if exc.status == 400:
+            return CANVAS_REFUSED_REQUEST.format(account=account)
         return _transport_reason(
             exc, system=CANVAS, url=district.canvas_base_url
         ) or _fallback_reason(exc, system=CANVAS)
@@ -371,12 +385,12 @@ def _canvas_explain(district: District, *, refused: str, forbidden: str) -> Expl
     return explain
 
 
-def _canvas_check(district: District) -> list[CheckStep]:
+def _canvas_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
     from integration.canvas.client import CanvasClient
 
     if not _canvas_configured(district):
         return _not_configured(CANVAS_STEPS, CANVAS_NOT_CONFIGURED)
-    client = CanvasClient.for_district(district)
+    client = CanvasClient.for_district(district, sleep=sleep)
     account_id = district.canvas_account_id
 
     def token() -> str:
@@ -434,15 +448,17 @@ def district_check(
     district: District,
     actor: AbstractBaseUser | None = None,
     actor_label: str = "system",
+    sleep: Sleep = time.sleep,
 ) -> CheckReport:
     """Run every step against the district's SIS and Canvas; store and audit the result.
 
     Network calls happen outside any transaction; only the result is written, in one short
-    transaction with its ``district.check_run`` audit row.
+    transaction with its ``district.check_run`` audit row. Transient failures are retried by
+    the clients' usual policy; ``sleep`` is their backoff (tests pass a no-op).
     """
     report = CheckReport(checked_at=timezone.now())
-    report.steps.extend(_oneroster_check(district))
-    report.steps.extend(_canvas_check(district))
+    report.steps.extend(_oneroster_check(district, sleep=sleep))
+    report.steps.extend(_canvas_check(district, sleep=sleep))
     for step in report.steps:
         logger.info(
             "connection check %s %s: %s",
