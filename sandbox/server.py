@@ -143,8 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
             if pending:
                 write(pending)
         except Exception:  # noqa: BLE001 - a cut-off body (fault injection) or a client gone
+            # Whatever was produced goes out (headers included), then the connection drops:
+            # the client sees a response whose body ends early.
             self.close_connection = True
             with contextlib.suppress(OSError):
+                if pending:
+                    write(pending)
                 self.connection.shutdown(socket.SHUT_RDWR)
         finally:
             closer = getattr(result, "close", None)

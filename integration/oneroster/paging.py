@@ -184,7 +184,8 @@ class PagedReader:
             cursor.total = page.total
         next_url = page.next_url if page.next_url and self._same_origin(page.next_url) else None
 
-        if cursor.mode == "first":
+        first = cursor.mode == "first"
+        if first:
             if next_url and not _is_offset_link(next_url):
                 cursor.mode = "link"
             elif cursor.total is None:
@@ -203,7 +204,8 @@ class PagedReader:
                 cursor.slots.appendleft(_Slot(cursor.request(offset + got, cursor.page_size)))
             return anomalies
         # Offset mode: fill a short page's gap first, then plan up to the (latest) total.
-        if 0 < got < request.limit and offset + got < (cursor.total or 0):
+        # (A short first page set the page size instead: the plan starts where it ended.)
+        if not first and 0 < got < request.limit and offset + got < (cursor.total or 0):
             cursor.slots.appendleft(_Slot(cursor.request(offset + got, request.limit - got)))
         total = cursor.total or 0
         while cursor.planned_to < total:
