@@ -1,0 +1,139 @@
+"""What every course of a passback run shares: clients, options, categories, the gate.
+
+Built once per run in the process doing the work (the ``sync`` command, or a Celery worker
+that keeps the last one so consecutive course tasks of a run reuse its connections and
+OAuth token). Closing it releases the HTTP pools.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+from gradepassback.gate import RequestGate
+from gradepassback.mapping import CategoryIndex, Options, Period
+from gradepassback.models import CategoryOverride
+from provisioning.mapping import FILES
+from provisioning.models import RosterClass, RosterSession
+
+if TYPE_CHECKING:
+    from integration.canvas.client import CanvasClient
+    from integration.oneroster.client import OneRosterClient
+    from provisioning.models import SyncRun
+    from tenants.models import District
+
+
+@dataclass
+class PassbackContext:
+    """Per run: the district, its options and clients, and lookups into the roster mirror."""
+
+    district: District
+    run: SyncRun
+    options: Options
+    canvas: CanvasClient
+    oneroster: OneRosterClient
+    gate: RequestGate
+    categories: CategoryIndex
+    _user_ids: dict[str, str] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        self.canvas.close()
+        self.oneroster.close()
+
+    # --- roster mirror lookups -----------------------------------------------------------
+
+    def student_sourced_id(self, sis_user_id: str | None) -> str | None:
+        """The OneRoster sourcedId behind a Canvas SIS user id.
+
+        Provisioning sets the Canvas user id to the sourcedId, or (by district option) to
+        the OneRoster identifier; the Canvas mirror knows which id it sent for whom.
+        """
+        if not sis_user_id:
+            return None
+        if self.district.user_id_source == "sourcedId":
+            return sis_user_id
+        if self._user_ids is None:
+            index = FILES["users"].columns.index("user_id") + 1
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT row[{index}], key FROM provisioning_canvasrow "  # noqa: S608
+                    "WHERE district_id = %s AND file = 'users'",
+                    [self.district.pk],
+                )
+                self._user_ids = dict(cursor.fetchall())
+        return self._user_ids.get(sis_user_id)
+
+    def class_periods(self, class_sourced_ids: set[str]) -> dict[str, tuple[Period, ...]]:
+        """Known classes among ``class_sourced_ids`` → their academic sessions."""
+        classes = dict(
+            RosterClass.objects.filter(
+                district=self.district, sourced_id__in=class_sourced_ids
+            ).values_list("sourced_id", "terms")
+        )
+        wanted = {sid for terms in classes.values() for sid in terms}
+        sessions = {
+            s.sourced_id: Period(s.sourced_id, s.title, s.start_date, s.end_date)
+            for s in RosterSession.objects.filter(district=self.district, sourced_id__in=wanted)
+        }
+        return {
+            class_sid: tuple(sessions[t] for t in terms if t in sessions)
+            for class_sid, terms in classes.items()
+        }
+
+
+def category_index_build(*, district: District, categories: list[list[str]]) -> CategoryIndex:
+    """The category matcher from the run's SIS categories and the district's overrides."""
+    overrides = dict(
+        CategoryOverride.objects.filter(district=district).values_list(
+            "assignment_group_name", "category_sourced_id"
+        )
+    )
+    return CategoryIndex(
+        categories=[(sid, title) for sid, title in categories], overrides=overrides
+    )
+
+
+def passback_context_build(
+    *,
+    run: SyncRun,
+    categories: list[list[str]],
+    canvas: CanvasClient | None = None,
+    oneroster: OneRosterClient | None = None,
+) -> PassbackContext:
+    """A context for ``run``; clients default to the district's own."""
+    from integration.canvas.client import CanvasClient
+    from integration.oneroster.client import OneRosterClient
+
+    district = run.district
+    return PassbackContext(
+        district=district,
+        run=run,
+        options=Options.for_district(district),
+        canvas=canvas or CanvasClient.for_district(district),
+        oneroster=oneroster or OneRosterClient.for_district(district),
+        gate=RequestGate(district_id=district.pk, limit=district.oneroster_concurrency),
+        categories=category_index_build(district=district, categories=categories),
+    )
+
+
+_worker_context: tuple[tuple[int, object], PassbackContext] | None = None
+
+
+def passback_context_for_worker(run: SyncRun) -> PassbackContext:
+    """The context of ``run`` for a Celery worker process, kept between course tasks.
+
+    Consecutive course tasks of one run reuse the clients (connection pools, OAuth token).
+    A task of another run, or a changed district (credentials), replaces it.
+    """
+    global _worker_context
+    key = (run.pk, run.district.updated_at)
+    if _worker_context is not None and _worker_context[0] == key:
+        return _worker_context[1]
+    if _worker_context is not None:
+        _worker_context[1].close()
+        _worker_context = None
+    ctx = passback_context_build(run=run, categories=run.passback.categories)
+    _worker_context = (key, ctx)
+    return ctx

@@ -1,0 +1,150 @@
+"""Sending gradebook writes: concurrent PUT/DELETE under the district's request gate.
+
+Each write holds one slot of the district-wide ``RequestGate`` while it is in flight, and a
+course sends at most ``District.oneroster_concurrency`` at once, so many course tasks on many
+workers together stay within the SIS's limit. A write's failure is that item's outcome; the
+only exception that stops the whole batch is the SIS refusing the gradebook vendor key (a
+401): every other write would be refused the same way, so the batch stops sending and
+``VendorKeyRejected`` propagates to fail the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from integration.canvas.types import format_timestamp
+from integration.http.errors import UpstreamError
+from integration.oneroster.errors import OneRosterError, VendorKeyRejected
+
+if TYPE_CHECKING:
+    from gradepassback.gate import RequestGate
+    from gradepassback.mapping import Push
+    from integration.oneroster.client import OneRosterClient
+
+#: How often the waiting thread calls the heartbeat while writes are in flight.
+HEARTBEAT_EVERY_SECONDS = 30.0
+
+
+class Action(enum.StrEnum):
+    PUT = "put"
+    DELETE = "delete"
+
+
+class ObjectType(enum.StrEnum):
+    LINE_ITEM = "lineItem"
+    RESULT = "result"
+
+
+@dataclass(slots=True)
+class Job:
+    """One write. ``meta`` carries what the outcome row needs (assignment, class, student)."""
+
+    object_type: ObjectType
+    action: Action
+    sourced_id: str
+    push: Push | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    ok: bool = False
+    detail: str = ""
+
+
+def error_text(exc: UpstreamError) -> str:
+    """The reason shown for a failed write: the SIS's own words when it gave some."""
+    if isinstance(exc, OneRosterError) and exc.imsx_description:
+        return f"The SIS refused it ({exc.status}): {exc.imsx_description}"
+    return str(exc)
+
+
+class Pusher:
+    """Runs jobs with up to ``concurrency`` in flight, each under a gate slot."""
+
+    def __init__(
+        self,
+        *,
+        client: OneRosterClient,
+        gate: RequestGate,
+        concurrency: int,
+        heartbeat: Callable[[], None] = lambda: None,
+        now: Callable[[], dt.datetime],
+    ) -> None:
+        self._client = client
+        self._gate = gate
+        self._concurrency = max(1, concurrency)
+        self._heartbeat = heartbeat
+        self._now = now
+        self._refused = threading.Event()
+        self.sent = 0
+
+    def run(self, jobs: Iterable[Job]) -> list[Job]:
+        """Send every job; fill ``ok`` and ``detail``; raise ``VendorKeyRejected`` if the
+        SIS refused the vendor key (the jobs not yet sent are left unsent)."""
+        jobs = list(jobs)
+        if not jobs:
+            return jobs
+        stamp = format_timestamp(self._now())
+        refusal: list[VendorKeyRejected] = []
+        last_beat = time.monotonic()
+        with ThreadPoolExecutor(
+            max_workers=min(self._concurrency, len(jobs)), thread_name_prefix="passback"
+        ) as pool:
+            pending: set[Future] = set()
+            queue = iter(jobs)
+            for job in queue:
+                pending.add(pool.submit(self._send, job, stamp, refusal))
+                if len(pending) >= self._concurrency * 4:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    self._reraise(done)
+                if time.monotonic() - last_beat >= HEARTBEAT_EVERY_SECONDS:
+                    self._heartbeat()
+                    last_beat = time.monotonic()
+                if self._refused.is_set():
+                    break
+            done, _ = wait(pending)
+            self._reraise(done)
+        if refusal:
+            raise refusal[0]
+        return jobs
+
+    def _reraise(self, done: set[Future]) -> None:
+        for future in done:
+            future.result()  # a bug in a job surfaces here, not silently
+
+    def _send(self, job: Job, stamp: str, refusal: list[VendorKeyRejected]) -> None:
+        if self._refused.is_set():
+            job.detail = "not sent: the run stopped"
+            return
+        try:
+            with self._gate.slot():
+                if job.action is Action.DELETE:
+                    self._delete(job)
+                    job.detail = "deleted"
+                else:
+                    assert job.push is not None
+                    body = {**job.push.payload, "dateLastModified": stamp}
+                    put = (
+                        self._client.put_line_item
+                        if job.object_type is ObjectType.LINE_ITEM
+                        else self._client.put_result
+                    )
+                    job.detail = str(put(job.sourced_id, body))
+            job.ok = True
+            self.sent += 1
+        except VendorKeyRejected as exc:
+            self._refused.set()
+            refusal.append(exc)
+            job.detail = error_text(exc)
+        except UpstreamError as exc:
+            job.detail = error_text(exc)
+
+    def _delete(self, job: Job) -> None:
+        if job.object_type is ObjectType.LINE_ITEM:
+            self._client.delete_line_item(job.sourced_id)
+        else:
+            self._client.delete_result(job.sourced_id)

@@ -1,0 +1,483 @@
+"""Passback runs: create, start (fan out per course), process one course, close, reap.
+
+A passback is a ``SyncRun`` of kind ``passback`` (provisioning's state machine and its
+one-active-run-per-district constraint) plus a ``PassbackRun``:
+
+    create (queued) ─► start: running; check the vendor key by reading the SIS's
+                       categories; one PassbackCourse per provisioned course (pending)
+                    ─► each course, anywhere: claim → CoursePassback → record → finish
+                    ─► the course that brings ``courses_done`` to ``courses_total`` closes
+                       the run: succeeded, or failed when a course failed outright
+
+Per-item errors (a refused PUT, a closed grading window) are item outcomes; only the SIS
+refusing the gradebook vendor key fails the whole run, at once, with
+``VENDOR_KEY_REFUSED``. The same functions serve the ``sync`` command (every course in the
+calling process) and Celery (one task per course, on any worker).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from gradepassback.errors import (
+    CANCELLED_BY_RUN,
+    COURSE_NOT_IN_CANVAS,
+    COURSE_NOT_PROVISIONED,
+    COURSES_FAILED,
+    PASSBACK_DISABLED,
+    VENDOR_KEY_REFUSED,
+    CourseNotProvisioned,
+    CourseUnavailable,
+    PassbackDisabled,
+)
+from gradepassback.models import PassbackCourse, PassbackCursor, PassbackRun
+from gradepassback.services.course import CoursePassback
+from gradepassback.services.record import course_outcome_record
+from integration.http.errors import UpstreamError
+from integration.oneroster.errors import VendorKeyRejected
+from provisioning.mapping import FILES
+from provisioning.models import SyncRun, SyncRunLog
+from provisioning.services.pipeline import is_transient
+from provisioning.services.runs import (
+    MAX_ATTEMPTS,
+    STALE_AFTER,
+    SyncRunLost,
+    SyncRunTransitionError,
+    sync_run_create,
+    sync_run_heartbeat,
+    sync_run_log,
+    sync_run_transition,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from gradepassback.services.context import PassbackContext
+    from integration.oneroster.client import OneRosterClient
+    from tenants.models import District
+
+logger = logging.getLogger(__name__)
+
+S = SyncRun.Status
+C = PassbackCourse.Status
+#: A busy course proves it is alive this often (run heartbeat and course heartbeat).
+HEARTBEAT_EVERY_SECONDS = 30.0
+
+
+class TransientPassbackError(Exception):
+    """An upstream error worth another try; the run or course went back to waiting."""
+
+
+# --- creating ------------------------------------------------------------------------------
+
+
+def provisioned_course_ids(*, district: District, course_sis_id: str = "") -> list[str]:
+    """SIS ids of the district's live Canvas courses, as provisioning sent them."""
+    status = FILES["courses"].status_index
+    sql = (
+        "SELECT key FROM provisioning_canvasrow WHERE district_id = %s AND file = 'courses' "  # noqa: S608
+        f"AND row[{status}] NOT IN ('deleted', 'completed')"
+    )
+    params: list[object] = [district.pk]
+    if course_sis_id:
+        sql += " AND key = %s"
+        params.append(course_sis_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY key", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def passback_run_create(
+    *,
+    district: District,
+    trigger: str,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    course_sis_id: str = "",
+    full: bool = False,
+) -> SyncRun:
+    """Queue a passback of the district, or of one course. Audited unless scheduled.
+
+    Raises ``PassbackDisabled``, ``CourseNotProvisioned`` or provisioning's
+    ``SyncRunAlreadyActive`` (one run per district at a time).
+    """
+    if not district.passback_enabled:
+        raise PassbackDisabled(PASSBACK_DISABLED.format(district=district.slug))
+    if course_sis_id and not provisioned_course_ids(district=district, course_sis_id=course_sis_id):
+        raise CourseNotProvisioned(
+            COURSE_NOT_PROVISIONED.format(course=course_sis_id, district=district.slug)
+        )
+    with transaction.atomic():
+        run = sync_run_create(
+            district=district,
+            kind=SyncRun.Kind.PASSBACK,
+            trigger=trigger,
+            actor=actor,
+            actor_label=actor_label,
+            full_read=full,
+        )
+        PassbackRun.objects.create(run=run, course_sis_id=course_sis_id, full=full)
+    return run
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None) -> list[int]:
+    """Start a queued run: check the vendor key, list its courses; return their row ids.
+
+    A refused vendor key fails the run. A transient SIS error puts it back in ``queued``
+    and raises ``TransientPassbackError`` (the task retries); any other SIS error fails it.
+    """
+    from gradepassback.gate import RequestGate
+    from integration.oneroster.client import OneRosterClient
+    from integration.oneroster.records import Category
+
+    passback = run.passback
+    district = run.district
+    sync_run_transition(run=run, to=S.RUNNING, error="")
+    client = oneroster or OneRosterClient.for_district(district)
+    gate = RequestGate(district_id=district.pk, limit=district.oneroster_concurrency)
+    try:
+        with gate.slot():
+            categories = client.get_categories()
+    except VendorKeyRejected:
+        passback_run_fail(run=run, error=VENDOR_KEY_REFUSED)
+        return []
+    except UpstreamError as exc:
+        if is_transient(exc):
+            sync_run_transition(run=run, to=S.QUEUED, error=str(exc))
+            raise TransientPassbackError(str(exc)) from exc
+        passback_run_fail(run=run, error=f"Could not read the SIS's categories: {exc}")
+        return []
+    finally:
+        if oneroster is None:
+            client.close()
+    courses = provisioned_course_ids(district=district, course_sis_id=passback.course_sis_id)
+    with transaction.atomic():
+        rows = PassbackCourse.objects.bulk_create(
+            PassbackCourse(passback_run=passback, sis_course_id=sis_id) for sis_id in courses
+        )
+        passback.courses_total = len(rows)
+        passback.categories = sorted(
+            [c.sourced_id, c.title] for c in categories if isinstance(c, Category)
+        )
+        passback.save(update_fields=["courses_total", "categories"])
+        sync_run_log(
+            run=run,
+            message=f"Passing back {len(rows)} course(s)"
+            + (" in full" if passback.full else " (scores graded since each course's last run)"),
+        )
+    if not rows:
+        passback_run_close(passback=passback)
+    return [row.pk for row in rows]
+
+
+# --- one course ----------------------------------------------------------------------------
+
+
+def passback_course_claim(
+    *, course_id: int, now: dt.datetime | None = None
+) -> PassbackCourse | None:
+    """Take a pending course (or one whose worker stopped beating) of a running run.
+
+    The conditional UPDATE makes a redelivered task message harmless: only one worker
+    gets the course. ``None`` when it is taken, finished, or its run is no longer running.
+    """
+    now = now or timezone.now()
+    claimed = PassbackCourse.objects.filter(
+        Q(status=C.PENDING) | Q(status=C.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
+        pk=course_id,
+        passback_run__run__status=S.RUNNING,
+    ).update(status=C.RUNNING, started_at=now, heartbeat_at=now, error="")
+    if not claimed:
+        return None
+    return PassbackCourse.objects.select_related("passback_run__run__district").get(pk=course_id)
+
+
+def passback_course_process(
+    *,
+    course_id: int,
+    context: Callable[[SyncRun], PassbackContext],
+    retry_transient: bool = False,
+    now: Callable[[], dt.datetime] = timezone.now,
+) -> PassbackCourse | None:
+    """Claim one course, pass it back, record it, finish it (and the run if it is last).
+
+    ``context(run)`` supplies the clients. With ``retry_transient`` a transient upstream
+    error returns the course to ``pending`` and raises ``TransientPassbackError`` (the
+    Celery task retries); otherwise it fails the course. Returns the course, or ``None``
+    when it was not ours to do.
+    """
+    course = passback_course_claim(course_id=course_id, now=now())
+    if course is None:
+        return None
+    passback = course.passback_run
+    run = passback.run
+    beat = _Heartbeat(run=run, course=course)
+    try:
+        ctx = context(run)
+        canvas_course = _canvas_course(ctx, course.sis_course_id)
+        since = None
+        if not passback.full:
+            since = (
+                PassbackCursor.objects.filter(
+                    district=run.district, sis_course_id=course.sis_course_id
+                )
+                .values_list("graded_since", flat=True)
+                .first()
+            )
+        course.graded_since = since
+        outcome = CoursePassback(
+            ctx=ctx,
+            sis_course_id=course.sis_course_id,
+            canvas_course=canvas_course,
+            graded_since=since,
+            now=now,
+            heartbeat=beat,
+        ).execute()
+        course_outcome_record(course=course, outcome=outcome, run=run, now=now())
+        _course_finish(course=course, status=C.SUCCEEDED, now=now())
+    except VendorKeyRejected:
+        _course_finish(
+            course=course, status=C.FAILED, error=VENDOR_KEY_REFUSED, now=now(), count=False
+        )
+        passback_run_fail(run=run, error=VENDOR_KEY_REFUSED)
+    except SyncRunLost:
+        _course_finish(
+            course=course,
+            status=C.CANCELLED,
+            error=CANCELLED_BY_RUN.format(error=_run_error(run)),
+            now=now(),
+            count=False,
+        )
+    except CourseUnavailable as exc:
+        _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
+    except UpstreamError as exc:
+        if retry_transient and is_transient(exc):
+            PassbackCourse.objects.filter(pk=course.pk, status=C.RUNNING).update(
+                status=C.PENDING, error=str(exc)[:2000]
+            )
+            raise TransientPassbackError(str(exc)) from exc
+        _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
+    except Exception as exc:
+        _course_finish(
+            course=course, status=C.FAILED, error=f"{type(exc).__name__}: {exc}", now=now()
+        )
+        raise
+    course.refresh_from_db()
+    return course
+
+
+def _canvas_course(ctx: PassbackContext, sis_course_id: str) -> dict:
+    found = ctx.canvas.get_course_by_sis_id(sis_course_id)
+    if found is None:
+        raise CourseUnavailable(COURSE_NOT_IN_CANVAS.format(course=sis_course_id))
+    return found
+
+
+class _Heartbeat:
+    """Throttled: proves the run (a fencing check: raises ``SyncRunLost`` once the run is
+    no longer running) and the course are alive."""
+
+    def __init__(self, *, run: SyncRun, course: PassbackCourse) -> None:
+        self.run = run
+        self.course = course
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last < HEARTBEAT_EVERY_SECONDS:
+            return
+        self.last = time.monotonic()
+        sync_run_heartbeat(run=self.run)
+        PassbackCourse.objects.filter(pk=self.course.pk).update(heartbeat_at=timezone.now())
+
+
+def _run_error(run: SyncRun) -> str:
+    return SyncRun.objects.filter(pk=run.pk).values_list("error", flat=True).first() or ""
+
+
+def _course_finish(
+    *, course: PassbackCourse, status: str, now: dt.datetime, error: str = "", count: bool = True
+) -> None:
+    """Move a running course to its final status and count it; the last one closes the run."""
+    with transaction.atomic():
+        moved = PassbackCourse.objects.filter(pk=course.pk, status=C.RUNNING).update(
+            status=status, finished_at=now, error=error[:4000]
+        )
+        if not moved or not count:
+            return
+        sync_run_heartbeat_quiet(run_id=course.passback_run.run_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE gradepassback_passbackrun SET courses_done = courses_done + 1 "
+                "WHERE id = %s RETURNING courses_done, courses_total",
+                [course.passback_run_id],
+            )
+            done, total = cursor.fetchone()
+        if done == total:
+            passback_run_close(passback=PassbackRun.objects.get(pk=course.passback_run_id))
+
+
+def sync_run_heartbeat_quiet(*, run_id: int) -> None:
+    """Refresh the run's heartbeat if it is still running (no fencing: finishing is safe)."""
+    SyncRun.objects.filter(pk=run_id, status=S.RUNNING).update(heartbeat_at=timezone.now())
+
+
+# --- closing -------------------------------------------------------------------------------
+
+
+def passback_run_counts(*, passback: PassbackRun) -> dict[str, dict[str, int]]:
+    """Counts per object type summed over the run's courses, plus course outcomes."""
+    totals: dict[str, Counter] = {}
+    statuses: Counter = Counter()
+    for status, counts in passback.courses.values_list("status", "counts"):
+        statuses[status] += 1
+        for name, bucket in (counts or {}).items():
+            totals.setdefault(name, Counter()).update(bucket)
+    out = {name: dict(sorted(c.items())) for name, c in sorted(totals.items())}
+    out["courses"] = dict(sorted(statuses.items()))
+    return out
+
+
+def passback_run_close(*, passback: PassbackRun) -> SyncRun:
+    """Finish a run whose courses are all done: succeeded unless a course failed outright."""
+    run = passback.run
+    counts = passback_run_counts(passback=passback)
+    failed = passback.courses.filter(status=C.FAILED).order_by("sis_course_id")
+    first = failed.first()
+    with transaction.atomic():
+        passback.counts = counts
+        passback.save(update_fields=["counts"])
+        try:
+            if first is None:
+                sync_run_transition(run=run, to=S.SUCCEEDED, counts=counts)
+            else:
+                error = COURSES_FAILED.format(
+                    failed=failed.count(),
+                    total=passback.courses_total,
+                    course=first.sis_course_id,
+                    error=first.error,
+                )
+                sync_run_transition(run=run, to=S.FAILED, counts=counts, error=error)
+        except SyncRunTransitionError:
+            return run  # failed meanwhile (vendor key, reaper): that outcome stands
+        sync_run_log(run=run, message=passback_summary_text(counts))
+    return run
+
+
+def passback_run_fail(*, run: SyncRun, error: str) -> SyncRun:
+    """Fail an active run: courses not started are cancelled; running ones stop at their
+    next heartbeat."""
+    with transaction.atomic():
+        try:
+            sync_run_transition(run=run, to=S.FAILED, error=error[:4000])
+        except SyncRunTransitionError:
+            return run
+        passback = PassbackRun.objects.filter(run=run).first()
+        if passback is not None:
+            passback.courses.filter(status=C.PENDING).update(
+                status=C.CANCELLED,
+                error=CANCELLED_BY_RUN.format(error=error)[:4000],
+                finished_at=timezone.now(),
+            )
+            passback.counts = passback_run_counts(passback=passback)
+            passback.save(update_fields=["counts"])
+            SyncRun.objects.filter(pk=run.pk).update(counts=passback.counts)
+        sync_run_log(run=run, message=f"Failed: {error}", level=SyncRunLog.Level.ERROR)
+    return run
+
+
+def passback_summary_text(counts: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for name in ("lineItems", "results", "courseGrades"):
+        bucket = counts.get(name)
+        if bucket:
+            shown = ", ".join(f"{k} {v}" for k, v in bucket.items() if v)
+            parts.append(f"{name}: {shown or 'nothing'}")
+    courses = counts.get("courses") or {}
+    parts.append("courses: " + (", ".join(f"{k} {v}" for k, v in courses.items()) or "none"))
+    return "; ".join(parts)
+
+
+# --- in process ----------------------------------------------------------------------------
+
+
+def passback_run_execute(
+    *,
+    run: SyncRun,
+    canvas: object | None = None,
+    oneroster: OneRosterClient | None = None,
+) -> SyncRun:
+    """Run a queued passback to its end in this process (the ``sync`` command, tests)."""
+    from gradepassback.services.context import passback_context_build
+
+    try:
+        course_ids = passback_run_start(run=run, oneroster=oneroster)
+    except TransientPassbackError:
+        run.refresh_from_db()
+        passback_run_fail(run=run, error=run.error or "The SIS could not be reached.")
+        return run
+    built: list[PassbackContext] = []
+
+    def context(current: SyncRun) -> PassbackContext:
+        if not built:
+            built.append(
+                passback_context_build(
+                    run=current,
+                    categories=current.passback.categories,
+                    canvas=canvas,  # type: ignore[arg-type]
+                    oneroster=oneroster,
+                )
+            )
+        return built[0]
+
+    try:
+        for course_id in course_ids:
+            passback_course_process(course_id=course_id, context=context)
+    finally:
+        if built and canvas is None and oneroster is None:
+            built[0].close()
+    run.refresh_from_db()
+    return run
+
+
+# --- reaping -------------------------------------------------------------------------------
+
+
+def passback_runs_reap(*, now: dt.datetime | None = None) -> list[int]:
+    """Passback runs nobody works on; returns course row ids to hand out again.
+
+    A running run whose heartbeat stopped (no course progressed for ``STALE_AFTER``) gets
+    its stale running courses back to ``pending`` and all its pending courses re-sent, up
+    to ``MAX_ATTEMPTS`` times; then it is failed. A queued run whose start message was
+    lost is failed too (people or the schedule ask again).
+    """
+    now = now or timezone.now()
+    resend: list[int] = []
+    stale = SyncRun.objects.filter(
+        kind=SyncRun.Kind.PASSBACK,
+        status__in=(S.RUNNING, S.QUEUED),
+        created_at__lt=now - STALE_AFTER,
+    ).filter(Q(heartbeat_at__lt=now - STALE_AFTER) | Q(heartbeat_at__isnull=True))
+    for run in stale.select_related("district"):
+        if run.status == S.QUEUED or run.attempts >= MAX_ATTEMPTS:
+            passback_run_fail(run=run, error="The passback stopped: no worker worked on it.")
+            continue
+        with transaction.atomic():
+            SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now, attempts=run.attempts + 1)
+            courses = PassbackCourse.objects.filter(passback_run__run=run)
+            courses.filter(status=C.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
+                status=C.PENDING
+            )
+            resend += list(courses.filter(status=C.PENDING).values_list("pk", flat=True))
+    return resend
