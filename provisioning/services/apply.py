@@ -185,8 +185,9 @@ def mirrors_commit(
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("CREATE TEMP TABLE rejected (file text, key text) ON COMMIT DROP")
-        cursor.executemany("INSERT INTO rejected VALUES (%s, %s)", sorted(rejected))
+        rejected_table = ws.table("rejected")
+        cursor.execute(f"CREATE TABLE {rejected_table} (file text, key text)")
+        cursor.executemany(f"INSERT INTO {rejected_table} VALUES (%s, %s)", sorted(rejected))
         plan = ws.table("plan")
         # Drops leave the Canvas mirror (term retirements only if their import went through).
         cursor.execute(
@@ -198,8 +199,8 @@ def mirrors_commit(
         cursor.execute(
             "INSERT INTO provisioning_canvasrow (district_id, file, key, school, row, row_hash, "
             f"sent_at) SELECT %s, p.file, p.key, p.school, p.row, p.hash, %s FROM {plan} p "
-            "WHERE p.action IN ('create', 'update') AND NOT EXISTS (SELECT 1 FROM rejected r "
-            "WHERE r.file = p.file AND r.key = p.key) "
+            "WHERE p.action IN ('create', 'update') AND NOT EXISTS "
+            f"(SELECT 1 FROM {rejected_table} r WHERE r.file = p.file AND r.key = p.key) "
             "ON CONFLICT ON CONSTRAINT canvasrow_one_per_object DO UPDATE SET "
             "school = EXCLUDED.school, row = EXCLUDED.row, row_hash = EXCLUDED.row_hash, "
             "sent_at = EXCLUDED.sent_at",

@@ -129,12 +129,13 @@ def conflicts_record_canvas(
     params = {"district": run.district_id, "now": timezone.now(), "run": run.pk}
     file_types = ", ".join(f"('{f.name}', '{f.object_type}')" for f in FILES.values())
     with transaction.atomic(), connection.cursor() as cursor:
+        found_table = ws.table("canvas_found")
         cursor.execute(
-            "CREATE TEMP TABLE canvas_found (kind text, severity text, object_type text, "
-            "sourced_id text, school text, detail text) ON COMMIT DROP"
+            f"CREATE TABLE {found_table} (kind text, severity text, object_type text, "
+            "sourced_id text, school text, detail text)"
         )
         cursor.executemany(
-            "INSERT INTO canvas_found VALUES (%s, %s, %s, %s, '', %s)",
+            f"INSERT INTO {found_table} VALUES (%s, %s, %s, %s, '', %s)",
             [
                 (
                     kind,
@@ -146,14 +147,14 @@ def conflicts_record_canvas(
                 for kind, object_type, sid, detail in found
             ],
         )
-        cursor.execute(_UPSERT.format(source="canvas_found"), params)
+        cursor.execute(_UPSERT.format(source=found_table), params)
         cursor.execute(
             "UPDATE provisioning_conflict c SET closed_at = %(now)s "
             f"FROM {ws.table('plan')} p JOIN (VALUES {file_types}) f(file, object_type) "
             "ON f.file = p.file WHERE c.district_id = %(district)s AND c.closed_at IS NULL "
             "AND c.kind IN ('canvas_error', 'canvas_warning') "
             "AND c.object_type = f.object_type AND c.sourced_id = p.key "
-            "AND NOT EXISTS (SELECT 1 FROM canvas_found x WHERE x.kind = c.kind "
+            f"AND NOT EXISTS (SELECT 1 FROM {found_table} x WHERE x.kind = c.kind "
             "AND x.object_type = c.object_type AND x.sourced_id = c.sourced_id)",
             params,
         )
