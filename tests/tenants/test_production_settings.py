@@ -1,0 +1,95 @@
+"""Production settings (DEBUG off) in a fresh process, as an operator would start them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "FERNET_KEYS",
+            "ALLOWED_HOSTS",
+            "ALLOW_PRIVATE_UPSTREAMS",
+            "ALLOW_HTTP_UPSTREAMS",
+            "OTP_REQUIRED",
+            "DJANGO_SETTINGS_MODULE",
+        }
+    }
+    # Point at the test services so the embedded default never starts.
+    base.update(
+        DJANGO_SETTINGS_MODULE="integration.settings.base",
+        DATABASE_URL=os.environ.get("DATABASE_URL", settings.DATABASE_URL),
+        REDIS_URL=settings.REDIS_URL,
+    )
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "present",
+    [{}, {"SECRET_KEY": "k" * 60}, {"FERNET_KEYS": "a-fernet-key"}],
+    ids=["neither", "no FERNET_KEYS", "no SECRET_KEY"],
+)
+def test_production_settings_refuse_to_start_without_their_secrets(present):
+    result = manage("check", **present)
+    assert result.returncode != 0
+    assert "need SECRET_KEY and FERNET_KEYS" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FERNET_KEYS=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS="rosterbridge.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_require_otp_and_secure_cookies():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.OTP_REQUIRED, s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.DEBUG)"
+    )
+    result = manage(
+        "shell",
+        "-c",
+        code,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FERNET_KEYS=secrets.token_urlsafe(32),
+        ALLOWED_HOSTS="rosterbridge.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "True",
+        "__Host-sessionid",
+        "True",
+        "False",
+    ]
