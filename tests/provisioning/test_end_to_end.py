@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.models import CanvasRow, Conflict, RosterEnrollment, SyncRun
-from tenants.models import AuditEvent
-from tests.provisioning.canvas_view import course_term, enrollment_state, term_state
-from tests.provisioning.runs import approve, last_import, sync
+from provisioning.models import CanvasRow, RosterEnrollment, SyncRun
+from tests.provisioning.canvas_view import course_term, enrollment_state
+from tests.provisioning.runs import last_import, sync
 
 pytestmark = pytest.mark.django_db
 
