@@ -20,6 +20,7 @@ groups/admins/logins importers, no batch-mode cleanup).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -27,7 +28,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sandbox.canvas.state import (
     DESIGNER,
@@ -211,26 +212,28 @@ class CsvSource:
     header: list[str]
     row_count: int
     size: int
-    _text: Callable[[], str] | None = None
+    _open: Callable[[], IO[bytes]] | None = None
     _rows: list[tuple[int, list[str]]] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number counting the header as 1, raw fields) of every non-blank record."""
+        """(row number counting the header as 1, raw fields) of every non-blank record.
+
+        Streams from the upload, so a multi-million-row file never sits in memory whole.
+        """
         if self._rows is not None:
             yield from self._rows
             return
-        assert self._text is not None
-        reader = csv.reader(io.StringIO(self._text()), strict=True)
-        seen_header = False
-        lineno = 1
-        for raw in reader:
-            if not raw:
-                continue
-            if not seen_header:
-                seen_header = True
-                continue
-            lineno += 1
-            yield lineno, raw
+        assert self._open is not None
+        with self._open() as stream:
+            reader = csv.reader(_text(stream), strict=True)
+            for raw in reader:
+                if raw:
+                    break  # the header
+            lineno = 1
+            for raw in reader:
+                if raw:
+                    lineno += 1
+                    yield lineno, raw
 
 
 @dataclass(slots=True)
@@ -274,16 +277,24 @@ class ReadResult:
 # --- reading an upload ---------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    text = data.decode("utf-8")
-    return text[1:] if text.startswith("\ufeff") else text
+def _text(stream: IO[bytes]) -> io.TextIOWrapper:
+    # utf-8-sig drops a leading BOM; newline="" is what the csv module wants.
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
-def _scan(text: str) -> tuple[list[str] | None, int]:
+def _check_utf8(stream: IO[bytes]) -> None:
+    """Raise ``UnicodeDecodeError`` unless the whole stream is UTF-8 (Canvas checks first)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        decoder.decode(chunk)
+    decoder.decode(b"", final=True)
+
+
+def _scan(stream: IO[bytes]) -> tuple[list[str] | None, int]:
     """(normalised header or None, number of records after it); raises ``csv.Error``."""
     header: list[str] | None = None
     rows = 0
-    for raw in csv.reader(io.StringIO(text), strict=True):
+    for raw in csv.reader(_text(stream), strict=True):
         if not raw:
             continue
         if header is None:
@@ -293,14 +304,16 @@ def _scan(text: str) -> tuple[list[str] | None, int]:
     return header, rows
 
 
-def _read_csv(name: str, load: Callable[[], bytes], size: int, result: ReadResult) -> None:
+def _read_csv(name: str, opener: Callable[[], IO[bytes]], size: int, result: ReadResult) -> None:
     try:
-        text = _decode(load())
+        with opener() as stream:
+            _check_utf8(stream)
     except UnicodeDecodeError:
         result.messages.append(ImportMessage(name, MSG_INVALID_UTF8, failure=True))
         return
     try:
-        header, rows = _scan(text)
+        with opener() as stream:
+            header, rows = _scan(stream)
     except csv.Error:
         result.messages.append(ImportMessage(name, MSG_MALFORMED, failure=True))
         return
@@ -310,12 +323,7 @@ def _read_csv(name: str, load: Callable[[], bytes], size: int, result: ReadResul
     if kind is None:
         result.messages.append(ImportMessage(name, MSG_NO_HEADERS, failure=True))
         return
-    del text
-
-    def reload() -> str:
-        return _decode(load())
-
-    result.sources.append(CsvSource(name, kind, header, rows, size, _text=reload))
+    result.sources.append(CsvSource(name, kind, header, rows, size, _open=opener))
 
 
 def read_sis_upload(
@@ -328,7 +336,7 @@ def read_sis_upload(
     result = ReadResult()
     if extension == "csv":
         result.uncompressed_size = len(data)
-        _read_csv(file_name, lambda: data, len(data), result)
+        _read_csv(file_name, lambda: io.BytesIO(data), len(data), result)
         return result
     archive = zipfile.ZipFile(io.BytesIO(data))
     for info in archive.infolist():
@@ -342,7 +350,7 @@ def read_sis_upload(
             continue
         _read_csv(
             info.filename,
-            lambda member=info: archive.read(member),
+            lambda member=info: archive.open(member),
             info.file_size,
             result,
         )
@@ -477,6 +485,13 @@ def _status_is(value: str | None, *prefixes: str) -> str | None:
     return next((p for p in prefixes if lowered.startswith(p)), None)
 
 
+#: The enrollment statuses as written by well-behaved feeds, looked up before the
+#: general prefix match (this runs for every enrollment row).
+_ENROLLMENT_STATUS = {
+    name: name for name in ("active", "deleted", "completed", "inactive", "deleted_last_completed")
+}
+
+
 def parse_sis_date(value: str) -> str:
     """A lenient ISO 8601 parse (UTC unless a zone is given) → ``YYYY-MM-DDTHH:MM:SSZ``."""
     parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -486,13 +501,26 @@ def parse_sis_date(value: str) -> str:
 
 
 def _picker(header: list[str], names: tuple[str, ...]) -> Callable[[list[str]], list[str | None]]:
-    positions = [header.index(name) if name in header else 1 << 30 for name in names]
+    """A function returning the stripped values (None when empty or absent) of ``names``.
 
-    def pick(raw: list[str]) -> list[str | None]:
-        size = len(raw)
-        return [(raw[p].strip() or None) if p < size else None for p in positions]
-
-    return pick
+    It is generated, like ``collections.namedtuple`` does, because this runs once per row
+    of multi-million-row files and a generated list display is several times faster than
+    a loop. Only integer column positions go into the source, never header text.
+    """
+    width = len(header)
+    cells = ", ".join(
+        f"(raw[{header.index(name)}].strip() or None)" if name in header else "None"
+        for name in names
+    )
+    source = (
+        "def pick(raw):\n"
+        f"    if len(raw) < {width}:\n"
+        f"        raw = raw + [''] * ({width} - len(raw))\n"
+        f"    return [{cells}]\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - generated from column positions only (see above)
+    return namespace["pick"]
 
 
 def _row_info(raw: list[str]) -> str:
@@ -1287,8 +1315,6 @@ class _Apply:
         skip_deletes = self.options.skip_deletes
         users_by_sis = state.users_by_sis
         users_by_integration = state.users_by_integration
-        courses_by_sis = state.courses_by_sis
-        sections_by_sis = state.sections_by_sis
         warn = self.warn
         name = source.name
         pick = _picker(
@@ -1309,11 +1335,28 @@ class _Apply:
         )
         created = deleted = 0
         done = 0
+        # Feeds list enrollments section by section: resolve a place once per run of rows.
+        last_course_id: str | None = ""
+        last_section_id: str | None = ""
+        course: Course | None = None
+        section: Section | None = None
+        problem: str | None = None
+        role_types = _ROLE_TYPES
         for lineno, raw in self.locked_rows(source):
-            values = pick(raw)
-            course_id, section_id, user_id, user_int, role, _role_id, status = values[:7]
-            associated, start, end, root_account = values[7:]
-            if not any(values) and not any(v.strip() for v in raw):
+            (
+                course_id,
+                section_id,
+                user_id,
+                user_int,
+                role,
+                _role_id,
+                status,
+                associated,
+                start,
+                end,
+                root_account,
+            ) = pick(raw)
+            if not (course_id or section_id or user_id) and not any(v.strip() for v in raw):
                 continue
             if start or end:
                 try:
@@ -1330,7 +1373,7 @@ class _Apply:
             if not user_id and not user_int:
                 warn(name, "No user_id given for an enrollment", lineno, raw)
                 continue
-            status_name = _status_is(
+            status_name = _ENROLLMENT_STATUS.get(status or "") or _status_is(
                 status, "active", "deleted_last_completed", "deleted", "completed", "inactive"
             )
             if status_name is None:
@@ -1351,47 +1394,17 @@ class _Apply:
                     raw,
                 )
                 continue
-            course = courses_by_sis.get(course_id) if course_id else None
-            section = sections_by_sis.get(section_id) if section_id else None
-            if course is None and section is None:
-                warn(
-                    name,
-                    f"Neither course nor section existed for user enrollment (Course ID: "
-                    f"{course_id or ''}, Section ID: {section_id or ''}, User ID: {user_id or ''})",
-                    lineno,
-                    raw,
-                )
+            if course_id != last_course_id or section_id != last_section_id:
+                last_course_id, last_section_id = course_id, section_id
+                course, section, problem = self._enrollment_place(course_id, section_id)
+            if problem is not None:
+                warn(name, _place_message(problem, course_id, section_id, user_id), lineno, raw)
                 continue
-            if section_id and section is None:
-                warn(
-                    name,
-                    f"An enrollment referenced a non-existent section {section_id}",
-                    lineno,
-                    raw,
-                )
-                continue
-            if course_id and course is None:
-                warn(
-                    name, f"An enrollment referenced a non-existent course {course_id}", lineno, raw
-                )
-                continue
-            if section is None:
-                assert course is not None
-                section = state.default_section(course)
-            if course is None or (
-                course.id != section.course_id and section.nonxlist_course_id == course.id
-            ):
-                course = state.courses[section.course_id]
-            if course.id != section.course_id:
-                warn(
-                    name,
-                    f"An enrollment listed a section ({section_id or ''}) and a course "
-                    f"({course_id or ''}) that are unrelated for user ({user_id or ''})",
-                    lineno,
-                    raw,
-                )
-                continue
-            type_code = _enrollment_type(role)
+            assert course is not None
+            assert section is not None
+            type_code = role_types.get(role or "")
+            if type_code is None:
+                type_code = _enrollment_type(role)
             if type_code is None:
                 warn(name, f'Improper role "{role or ""}" for an enrollment', lineno, raw)
                 continue
@@ -1412,7 +1425,7 @@ class _Apply:
                 members = section.enrollments[type_code] = {}
             before = members.get(key)
             if status_name == "active":
-                if user.usable:
+                if user.login_state != "deleted" and user.workflow_state != "deleted":
                     after = E_ACTIVE
                 else:
                     after = E_DELETED
@@ -1450,6 +1463,32 @@ class _Apply:
                 self.statistics.get("Enrollment", {}).get("deleted", 0) + deleted
             )
         return done
+
+    def _enrollment_place(
+        self, course_id: str | None, section_id: str | None
+    ) -> tuple[Course | None, Section | None, str | None]:
+        """(course, section, problem) of an enrollment row, by Canvas's rules: a missing
+        section means the course's default section, a section cross-listed away from the
+        named course still counts as that course's."""
+        state = self.state
+        course = state.courses_by_sis.get(course_id) if course_id else None
+        section = state.sections_by_sis.get(section_id) if section_id else None
+        if course is None and section is None:
+            return None, None, "neither"
+        if section_id and section is None:
+            return None, None, "no_section"
+        if course_id and course is None:
+            return None, None, "no_course"
+        if section is None:
+            assert course is not None
+            section = state.default_section(course)
+        if course is None or (
+            course.id != section.course_id and section.nonxlist_course_id == course.id
+        ):
+            course = state.courses[section.course_id]
+        if course.id != section.course_id:
+            return None, None, "unrelated"
+        return course, section, None
 
     # --- user observers --------------------------------------------------------------
 
@@ -1531,8 +1570,30 @@ class _Apply:
         return self._student_sections.get(user_id, [])
 
 
+def _place_message(
+    problem: str, course_id: str | None, section_id: str | None, user_id: str | None
+) -> str:
+    course, section, user = course_id or "", section_id or "", user_id or ""
+    if problem == "neither":
+        return (
+            "Neither course nor section existed for user enrollment "
+            f"(Course ID: {course}, Section ID: {section}, User ID: {user})"
+        )
+    if problem == "no_section":
+        return f"An enrollment referenced a non-existent section {section}"
+    if problem == "no_course":
+        return f"An enrollment referenced a non-existent course {course}"
+    return (
+        f"An enrollment listed a section ({section}) and a course ({course}) "
+        f"that are unrelated for user ({user})"
+    )
+
+
 def _who(user: User) -> str:
     return f"SIS ID {user.sis_id}" if user.sis_id else f"Canvas ID {user.id}"
+
+
+_ROLE_TYPES = {"student": STUDENT, "teacher": TEACHER, "ta": TA, "observer": OBSERVER}
 
 
 def _enrollment_type(role: str | None) -> int | None:
@@ -1540,6 +1601,9 @@ def _enrollment_type(role: str | None) -> int | None:
     (any case), anything starting with ``student``."""
     if not role:
         return None
+    known = _ROLE_TYPES.get(role)
+    if known is not None:
+        return known
     lowered = role.lower()
     if lowered == "teacher":
         return TEACHER
