@@ -10,12 +10,14 @@ an expired lock re-taken by another worker is never released by the first.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
 import redis
 from django.conf import settings
+from redis.exceptions import LockError
 from redis.lock import Lock
 
 #: Lease of the lock; extended at every heartbeat, so only a dead worker lets it lapse.
@@ -47,7 +49,8 @@ def district_lock(district_id: int) -> Iterator[Lock]:
     try:
         yield lock
     finally:
-        if lock.owned():
+        # Expired and re-taken by another worker: the Lua release refuses; that lock is theirs.
+        with contextlib.suppress(LockError):
             lock.release()
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 
 from provisioning.models import SyncRun
+
+if TYPE_CHECKING:
+    from redis.lock import Lock
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +33,14 @@ def _retry_countdown(retries: int) -> float:
     return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
 
 
+def _heartbeat(run: SyncRun, lock: Lock) -> Callable[[], None]:
+    """The run's heartbeat, also extending the district lock this worker holds."""
+    from provisioning.locks import LOCK_TIMEOUT_SECONDS
+    from provisioning.services.pipeline import Heartbeat
+
+    return Heartbeat(run, extend=lambda: lock.extend(LOCK_TIMEOUT_SECONDS, replace_ttl=True))
+
+
 def _load(run_id: int) -> SyncRun | None:
     run = SyncRun.objects.select_related("district").filter(pk=run_id).first()
     if run is None:
@@ -38,11 +51,11 @@ def _load(run_id: int) -> SyncRun | None:
 @shared_task(name="provisioning.run_sync", bind=True, acks_late=True, max_retries=MAX_RETRIES)
 def run_sync(self, run_id: int) -> None:
     """Execute a queued provisioning run (delta, full or dry run)."""
-    from provisioning.locks import LOCK_TIMEOUT_SECONDS, DistrictBusy, district_lock
+    from provisioning.locks import DistrictBusy, district_lock
     from provisioning.services.pipeline import (
-        Heartbeat,
         TransientUpstreamError,
         sync_run_execute,
+        sync_run_resume,
     )
     from provisioning.services.runs import sync_run_worker_lost
 
@@ -57,15 +70,17 @@ def run_sync(self, run_id: int) -> None:
                 # the worker died. Nothing was committed; fail it and let the next run plan.
                 sync_run_worker_lost(run=run)
                 return
+            if run.status == S.APPLYING:
+                # The worker died while applying: the stored plan is applied again (the same
+                # rows to Canvas; the mirrors commit once, with the final status).
+                sync_run_resume(run=run, heartbeat=_heartbeat(run, lock))
+                return
             if run.status != S.QUEUED:
                 logger.info("run %s is %s; nothing to do", run_id, run.status)
                 return
-            heartbeat = Heartbeat(
-                run, extend=lambda: lock.extend(LOCK_TIMEOUT_SECONDS, replace_ttl=True)
-            )
             sync_run_execute(
                 run=run,
-                heartbeat=heartbeat,
+                heartbeat=_heartbeat(run, lock),
                 retry_transient=self.request.retries < self.max_retries,
             )
     except DistrictBusy:
@@ -77,8 +92,8 @@ def run_sync(self, run_id: int) -> None:
 @shared_task(name="provisioning.apply_run", acks_late=True)
 def apply_run(run_id: int) -> None:
     """Apply an ``applying`` run's stored plan (after approval, or after a lost worker)."""
-    from provisioning.locks import LOCK_TIMEOUT_SECONDS, DistrictBusy, district_lock
-    from provisioning.services.pipeline import Heartbeat, sync_run_resume
+    from provisioning.locks import DistrictBusy, district_lock
+    from provisioning.services.pipeline import sync_run_resume
 
     run = _load(run_id)
     if run is None:
@@ -89,10 +104,7 @@ def apply_run(run_id: int) -> None:
             if run.status != S.APPLYING:
                 logger.info("run %s is %s; nothing to apply", run_id, run.status)
                 return
-            heartbeat = Heartbeat(
-                run, extend=lambda: lock.extend(LOCK_TIMEOUT_SECONDS, replace_ttl=True)
-            )
-            sync_run_resume(run=run, heartbeat=heartbeat)
+            sync_run_resume(run=run, heartbeat=_heartbeat(run, lock))
     except DistrictBusy:
         logger.info("run %s: another worker holds the district; dropping this delivery", run_id)
 

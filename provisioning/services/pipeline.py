@@ -35,6 +35,8 @@ from provisioning.services.apply import sync_run_apply, sync_run_commit_unchange
 from provisioning.services.conflicts import conflicts_record_plan, conflicts_record_reads
 from provisioning.services.plan import PlanResult, sync_plan_build
 from provisioning.services.runs import (
+    MAX_ATTEMPTS,
+    RUN_TOO_MANY_ATTEMPTS,
     SyncRunLost,
     sync_run_fail,
     sync_run_heartbeat,
@@ -319,6 +321,8 @@ def sync_run_resume(
     its plan is gone. Re-applying is safe: the same rows go to Canvas again and the mirrors
     commit in one transaction with the final status."""
     heartbeat = heartbeat or Heartbeat(run)
+    if run.attempts >= MAX_ATTEMPTS:
+        return sync_run_fail(run=run, error=RUN_TOO_MANY_ATTEMPTS.format(attempts=run.attempts))
     SyncRun.objects.filter(pk=run.pk).update(
         attempts=F("attempts") + 1, heartbeat_at=timezone.now()
     )
