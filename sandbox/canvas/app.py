@@ -453,6 +453,7 @@ class CanvasApp:
     def __init__(self, state: CanvasState) -> None:
         self.state = state
         self.routes: list[Route] = []
+        self._snapshots: dict[tuple, tuple[int, list]] = {}
         api = "/api/v1"
         add = self._route
         add("GET", rf"{api}/users/(?P<user>{ID})", self.get_user)
@@ -669,52 +670,80 @@ class CanvasApp:
                 req, ids, lambda term_id: term_json(state, term_id), key="enrollment_terms"
             )
 
+    def _snapshot(self, req: Request, build: Callable[[], list]) -> list:
+        """The filtered list behind a paged listing, built once per state version.
+
+        Paging 300 k users 100 at a time would otherwise filter the whole table for every
+        one of 3,000 pages.
+        """
+        params = tuple(sorted((k, tuple(v)) for k, v in req.query.items() if k != "page"))
+        key = (req.path, params)
+        version = self.state.version
+        cached = self._snapshots.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        items = build()
+        if len(self._snapshots) > 64:
+            self._snapshots.clear()
+        self._snapshots[key] = (version, items)
+        return items
+
     def list_account_users(self, req: Request, account: str) -> Response:
         state = self.state
         with state.lock:
             found = self._account(account)
-            users = [u for u in state.users.values() if u.login_state != "deleted" and u.sis_id]
-            if found is not state.root:
-                subtree = state.account_subtree(found)
-                members = set()
-                for course in state.courses.values():
-                    if course.account_id in subtree:
-                        for _section, type_code, key, _code in state.course_enrollments(course):
-                            members.add(key[0] if type_code == OBSERVER else key)
-                users = [u for u in users if u.id in members]
-            search = (req.arg("search_term") or "").lower()
-            if search:
-                users = [
-                    u
-                    for u in users
-                    if search in u.name.lower()
-                    or search in u.login_id.lower()
-                    or search in (u.sis_id or "").lower()
-                    or search in (u.email or "").lower()
-                ]
+            users = self._snapshot(req, lambda: self._account_users(req, found))
             email = "email" in req.args("include")
             return _paged(req, users, lambda u: user_json(u, email=email))
+
+    def _account_users(self, req: Request, found) -> list[User]:
+        state = self.state
+        users = [u for u in state.users.values() if u.login_state != "deleted" and u.sis_id]
+        if found is not state.root:
+            subtree = state.account_subtree(found)
+            members = set()
+            for course in state.courses.values():
+                if course.account_id in subtree:
+                    for _section, type_code, key, _code in state.course_enrollments(course):
+                        members.add(key[0] if type_code == OBSERVER else key)
+            users = [u for u in users if u.id in members]
+        search = (req.arg("search_term") or "").lower()
+        if search:
+            users = [
+                u
+                for u in users
+                if search in u.name.lower()
+                or search in u.login_id.lower()
+                or search in (u.sis_id or "").lower()
+                or search in (u.email or "").lower()
+            ]
+        return users
 
     def list_account_courses(self, req: Request, account: str) -> Response:
         state = self.state
         with state.lock:
             found = self._account(account)
-            subtree = state.account_subtree(found)
-            wanted = set(req.args("state"))
-            courses = []
-            for course in state.courses.values():
-                if course.account_id not in subtree:
-                    continue
-                shown = _course_state(course)
-                if wanted and "all" not in wanted and shown not in wanted:
-                    continue
-                if not wanted and shown == "deleted":
-                    continue
-                courses.append(course)
-            term = req.arg("enrollment_term_id")
-            if term:
-                courses = [c for c in courses if str(c.term_id) == term]
+            courses = self._snapshot(req, lambda: self._account_courses(req, found))
             return _paged(req, courses, lambda c: course_json(state, c))
+
+    def _account_courses(self, req: Request, found) -> list[Course]:
+        state = self.state
+        subtree = state.account_subtree(found)
+        wanted = set(req.args("state"))
+        courses = []
+        for course in state.courses.values():
+            if course.account_id not in subtree:
+                continue
+            shown = _course_state(course)
+            if wanted and "all" not in wanted and shown not in wanted:
+                continue
+            if not wanted and shown == "deleted":
+                continue
+            courses.append(course)
+        term = req.arg("enrollment_term_id")
+        if term:
+            courses = [c for c in courses if str(c.term_id) == term]
+        return courses
 
     # --- SIS imports -------------------------------------------------------------------
 
@@ -858,6 +887,7 @@ class CanvasApp:
                 found.workflow_state = "claimed"
                 stuck.add("workflow_state")
             found.stuck = stuck or None
+            state.touch()
             return _json(course_json(state, found))
 
     def list_sections(self, req: Request, course: str) -> Response:

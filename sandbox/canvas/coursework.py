@@ -206,6 +206,7 @@ def coursework_teach(
                     totals["submissions"] += _submissions(state, assignment, students, rng, now)
             totals["grade_overrides"] += _overrides(state, course, students, periods, rng)
             totals["courses"] += 1
+        state.touch()
     return totals
 
 
@@ -417,6 +418,7 @@ def scores_change(
                     "new_score": new,
                 }
             )
+        state.touch()
     return {"changed": len(changes), "changes": changes}
 
 

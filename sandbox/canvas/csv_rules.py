@@ -583,6 +583,7 @@ class _Apply:
             lock.release()
 
     def _tick(self, rows: int) -> None:
+        self.state.touch()
         before = self.done_rows // PROGRESS_EVERY
         self.done_rows += rows
         if self.should_stop is not None and self.should_stop():
@@ -614,6 +615,7 @@ class _Apply:
                     self.counts[COUNT_KEYS[kind]] += handler(source)
         except _Stopped:
             stopped = True
+        self.state.touch()
         return ApplyResult(self.counts, self.messages, supplied, self.statistics, stopped)
 
     # --- change_sis_id ---------------------------------------------------------------

@@ -334,6 +334,8 @@ class CanvasState:
         self._buckets: dict[str, LeakyBucket] = {}
         self._forced_throttles: list[str | None] = []
         self.sis_imports_enabled = True
+        #: Bumped by every write; paged listings cache their filtered lists per version.
+        self.version = 0
 
         self._account_ids = itertools.count(ACCOUNT_IDS)
         self._term_ids = itertools.count(TERM_IDS)
@@ -429,6 +431,10 @@ class CanvasState:
                 self._runner = ImportRunner(self)
             return self._runner
 
+    def touch(self) -> None:
+        """Record that data changed (invalidates cached listings)."""
+        self.version += 1
+
     def close(self) -> None:
         """Stop the import worker, if one was started."""
         if self._runner is not None:
@@ -469,6 +475,7 @@ class CanvasState:
         self, sis_id: str | None, course_code: str, name: str, account_id: int, term_id: int
     ) -> Course:
         course = Course(self.new_course_id(), sis_id, course_code, name, account_id, term_id)
+        self.version += 1
         self.courses[course.id] = course
         if sis_id is not None:
             self.courses_by_sis[sis_id] = course
@@ -493,6 +500,7 @@ class CanvasState:
 
     def add_user(self, sis_id: str | None, login_id: str, name: str) -> User:
         user = User(self.new_user_id(), sis_id, login_id, name)
+        self.version += 1
         self.users[user.id] = user
         if sis_id is not None:
             self.users_by_sis[sis_id] = user

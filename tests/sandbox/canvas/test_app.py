@@ -221,6 +221,18 @@ def test_lists_page_with_link_headers(state, api):
     assert len(capped) == 25
 
 
+def test_paged_listings_see_what_changed_since_the_last_page(state, api):
+    state.add_user("S1", "s1", "Student 1")
+    first = api.json("GET", "/api/v1/accounts/1/users")[2]
+    upload(api, make_zip({"users.csv": "user_id,login_id,status\nS1,s1,deleted\nS2,s2,active\n"}))
+    state.runner.wait_idle()
+
+    again = api.json("GET", "/api/v1/accounts/1/users")[2]
+
+    assert [u["sis_user_id"] for u in first] == ["S1"]
+    assert [u["sis_user_id"] for u in again] == ["S2"]
+
+
 def test_sis_imports_page_without_a_last_link(api):
     upload(api, make_zip(ROSTER))
 
