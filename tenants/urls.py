@@ -6,6 +6,7 @@ from tenants import views
 app_name = "tenants"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
+    path("intake/form/", views.intake_form, name="intake_form"),
     path("intake/<str:token>/", views.intake, name="intake"),
     path("accounts/login/", views.accounts_login, name="login"),
     path("accounts/otp/", views.otp_verify, name="otp_verify"),

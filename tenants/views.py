@@ -29,7 +29,12 @@ from tenants.client_ip import client_ip
 from tenants.forms import IntakeForm, OtpEnrollForm, OtpVerifyForm
 from tenants.models import AuditEvent
 from tenants.services.audit import actor_label_for, audit_record
-from tenants.services.intake import IntakeLinkClosed, intake_link_get_open, intake_link_submit
+from tenants.services.intake import (
+    IntakeLinkClosed,
+    intake_link_get_open,
+    intake_link_submit,
+    intake_token_hash,
+)
 from tenants.services.ratelimit import rate_limit_hit
 
 logger = logging.getLogger(__name__)
@@ -38,13 +43,49 @@ INTAKE_RATE_LIMITED = "Too many requests from your network. Wait a few minutes a
 OTP_DEVICE_NAME = "Authenticator app"
 
 
+#: The session remembers which link is being filled in, so the token leaves the address bar.
+INTAKE_SESSION_KEY = "intake_token_hash"
+
+
 def _no_referrer(response: HttpResponse) -> HttpResponse:
-    # The intake token is in the path: never let it travel in a Referer header, be cached
-    # by a browser or proxy, or get indexed.
+    # Never let an intake address travel in a Referer header, be cached by a browser or
+    # proxy, or get indexed.
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _rate_limited(request: HttpRequest) -> HttpResponse | None:
+    if not rate_limit_hit(
+        scope="intake",
+        key=client_ip(request) or "unknown",
+        limit=settings.INTAKE_RATE_LIMIT,
+        window_seconds=settings.INTAKE_RATE_WINDOW,
+    ):
+        return None
+    context = {"message": INTAKE_RATE_LIMITED, "title": "Please wait"}
+    return _no_referrer(render(request, "tenants/intake_closed.html", context, status=429))
+
+
+@never_cache
+@require_http_methods(["GET"])
+def intake(request: HttpRequest, token: str) -> HttpResponse:
+    """The link itself: remember the link in the session and continue on a token-free URL.
+
+    Like Django's password-reset confirmation, this keeps the token out of the browser
+    history and of the pages' own requests.
+    """
+    limited = _rate_limited(request)
+    if limited is not None:
+        return limited
+    token_hash = intake_token_hash(token)
+    try:
+        intake_link_get_open(token_hash=token_hash)
+    except IntakeLinkClosed as exc:
+        return _closed(request, exc)
+    request.session[INTAKE_SESSION_KEY] = token_hash
+    return _no_referrer(redirect("tenants:intake_form"))
 
 
 @sensitive_post_parameters(
@@ -52,38 +93,27 @@ def _no_referrer(response: HttpResponse) -> HttpResponse:
 )
 @never_cache
 @require_http_methods(["GET", "POST"])
-def intake(request: HttpRequest, token: str) -> HttpResponse:
-    """The page a district's IT contact opens from the link: district name and a form."""
-    client = client_ip(request) or "unknown"
-    if rate_limit_hit(
-        scope="intake",
-        key=client,
-        limit=settings.INTAKE_RATE_LIMIT,
-        window_seconds=settings.INTAKE_RATE_WINDOW,
-    ):
-        return _no_referrer(
-            render(
-                request,
-                "tenants/intake_closed.html",
-                {"message": INTAKE_RATE_LIMITED, "title": "Please wait"},
-                status=429,
-            )
-        )
+def intake_form(request: HttpRequest) -> HttpResponse:
+    """The page a district's IT contact fills in: the district's name and a form."""
+    limited = _rate_limited(request)
+    if limited is not None:
+        return limited
+    token_hash = request.session.get(INTAKE_SESSION_KEY, "")
     try:
-        link = intake_link_get_open(token=token)
+        link = intake_link_get_open(token_hash=token_hash)
     except IntakeLinkClosed as exc:
         return _closed(request, exc)
 
     form = IntakeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            district = intake_link_submit(token=token, values=form.credential_values())
+            district = intake_link_submit(token_hash=token_hash, values=form.credential_values())
         except IntakeLinkClosed as exc:
             return _closed(request, exc)
+        request.session.pop(INTAKE_SESSION_KEY, None)
         logger.info("intake link %s submitted for district %s", link.pk, district.slug)
-        return _no_referrer(
-            render(request, "tenants/intake_done.html", {"district_name": district.name})
-        )
+        context = {"district_name": district.name}
+        return _no_referrer(render(request, "tenants/intake_done.html", context))
     context = {"district_name": link.district.name, "form": form}
     return _no_referrer(render(request, "tenants/intake_form.html", context))
 
@@ -96,14 +126,8 @@ def _closed(request: HttpRequest, exc: IntakeLinkClosed) -> HttpResponse:
         "used": "Link already used",
         "revoked": "Link withdrawn",
     }
-    return _no_referrer(
-        render(
-            request,
-            "tenants/intake_closed.html",
-            {"message": str(exc), "title": titles[exc.state]},
-            status=status,
-        )
-    )
+    context = {"message": str(exc), "title": titles[exc.state]}
+    return _no_referrer(render(request, "tenants/intake_closed.html", context, status=status))
 
 
 # --- two-factor sign-in ----------------------------------------------------------------------

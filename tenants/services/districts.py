@@ -46,6 +46,11 @@ URL_FIELDS = {
     "canvas_base_url": UrlKind.CANVAS_BASE,
 }
 
+#: Settings the beat schedules are built from (provisioning.services.schedules).
+SCHEDULE_FIELDS = frozenset(
+    {"status", "name", "slug", "timezone", "delta_time", "full_sync_weekday"}
+)
+
 FIELD_UNKNOWN = "{field} is not a district setting."
 FIELD_SECRET = "{field} is a secret: change it with district_credentials_set."  # noqa: S105
 FIELD_READ_ONLY = "{field} cannot be changed."
@@ -120,8 +125,16 @@ def _credential_dates_default(district: District, values: dict[str, Any]) -> Non
         district.credentials_expire_on = district.credentials_received_on + CREDENTIAL_LIFETIME
 
 
+def _schedules_sync(district: District) -> None:
+    """Keep the district's beat schedules in step with its settings, in the same transaction."""
+    from provisioning.services.schedules import district_schedule_sync
+
+    district_schedule_sync(district)
+
+
 def district_create(*, actor: AbstractBaseUser | None, actor_label: str, **fields: Any) -> District:
-    """Create a district (secrets may be included) and write one ``district.created`` row."""
+    """Create a district (secrets may be included), its beat schedules (disabled until the
+    district is active) and one ``district.created`` audit row."""
     _refuse_fields(set(fields), allowed=_all_fields() - SYSTEM_FIELDS)
     values = _clean_values(fields)
     with transaction.atomic():
@@ -129,6 +142,7 @@ def district_create(*, actor: AbstractBaseUser | None, actor_label: str, **field
         _credential_dates_default(district, values)
         district.full_clean(exclude=SYSTEM_FIELDS)
         district.save()
+        _schedules_sync(district)
         recorded = {name: getattr(district, name) for name in values}
         for name in ("credentials_received_on", "credentials_expire_on"):
             if getattr(district, name) is not None:
@@ -150,7 +164,8 @@ def district_update(
     """Change non-secret settings; one ``district.settings_changed`` row when anything changed.
 
     Returns the saved district. Values equal to the current ones are no change: no save and
-    no audit row.
+    no audit row. A change to the status or the schedule settings updates the district's
+    beat schedules in the same transaction.
     """
     _refuse_fields(set(changes), allowed=set(district_option_fields()))
     values = _clean_values(changes)
@@ -165,6 +180,8 @@ def district_update(
         if not diff:
             return locked
         locked.save(update_fields=[*diff, "updated_at"])
+        if SCHEDULE_FIELDS & set(diff):
+            _schedules_sync(locked)
         audit_record(
             actor=actor,
             actor_label=actor_label,

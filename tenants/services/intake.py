@@ -91,13 +91,9 @@ def intake_link_create(
     return link, token
 
 
-def intake_link_get_open(*, token: str) -> IntakeLink:
-    """The open link for a token, or ``IntakeLinkClosed`` saying why it cannot be used."""
-    link = (
-        IntakeLink.objects.select_related("district")
-        .filter(token_hash=intake_token_hash(token))
-        .first()
-    )
+def intake_link_get_open(*, token_hash: str) -> IntakeLink:
+    """The open link for a token's hash, or ``IntakeLinkClosed`` saying why it cannot be used."""
+    link = IntakeLink.objects.select_related("district").filter(token_hash=token_hash).first()
     if link is None:
         raise IntakeLinkClosed("unknown")
     if link.state != "open":
@@ -125,7 +121,7 @@ def intake_link_revoke(
     return locked
 
 
-def intake_link_submit(*, token: str, values: dict[str, Any]) -> District:
+def intake_link_submit(*, token_hash: str, values: dict[str, Any]) -> District:
     """Store the submitted credentials, consume the link, audit, queue a connection check.
 
     The link row is locked first, so two simultaneous submissions cannot both use it. The
@@ -137,11 +133,7 @@ def intake_link_submit(*, token: str, values: dict[str, Any]) -> District:
     if unknown:
         raise ValueError(f"not intake fields: {sorted(unknown)}")
     with transaction.atomic():
-        link = (
-            IntakeLink.objects.select_for_update()
-            .filter(token_hash=intake_token_hash(token))
-            .first()
-        )
+        link = IntakeLink.objects.select_for_update().filter(token_hash=token_hash).first()
         if link is None:
             raise IntakeLinkClosed("unknown")
         if link.state != "open":

@@ -58,6 +58,17 @@ def url(link_and_token):
     return reverse("tenants:intake", kwargs={"token": link_and_token[1]})
 
 
+FORM_URL = "/intake/form/"
+
+
+def open_link(client: Client, url: str) -> str:
+    """Follow the e-mailed link: it remembers the link and sends on to the form page."""
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("tenants:intake_form") == FORM_URL
+    return FORM_URL
+
+
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -101,9 +112,10 @@ def test_only_the_hash_of_a_long_random_token_is_stored(link_and_token):
 
 
 def test_the_page_shows_the_district_name_and_the_form_only(client, url, district):
-    response = client.get(url)
+    response = client.get(open_link(client, url))
     assert response.status_code == 200
     body = response.content.decode()
+    assert url.split("/")[-2] not in body  # the token left the address bar and the page
     assert "Lakeside Unified" in body
     assert 'name="oneroster_client_secret"' in body
     assert district.slug not in body
@@ -113,15 +125,17 @@ def test_the_page_shows_the_district_name_and_the_form_only(client, url, distric
 
 
 def test_a_submission_stores_encrypted_consumes_audits_and_queues_a_check(
-    client, url, district, link_and_token, broker, django_capture_on_commit_callbacks
+    client, url, district, link_and_token, broker, django_capture_on_commit_callbacks, caplog
 ):
+    caplog.set_level("DEBUG")
     redis_client, queue = broker
     data = good_data(
         oneroster_vendor_key="district-vendor-key-K1",
         oneroster_vendor_secret=SUBMITTED_VENDOR_SECRET,
     )
+    form_url = open_link(client, url)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, data)
+        response = client.post(form_url, data)
     assert response.status_code == 200
     body = response.content.decode()
     assert "were received" in body
@@ -157,18 +171,26 @@ def test_a_submission_stores_encrypted_consumes_audits_and_queues_a_check(
     assert args == [district.pk]
     assert kwargs == {}
     assert_no_secret(messages[0].decode(), (SUBMITTED_SECRET, SUBMITTED_VENDOR_SECRET))
+    assert_no_secret(caplog.text, (SUBMITTED_SECRET, SUBMITTED_VENDOR_SECRET, link_and_token[1]))
 
 
 def test_a_link_works_once(client, url):
-    assert client.post(url, good_data()).status_code == 200
+    other_browser = Client()
+    other_form = open_link(other_browser, url)
+    assert client.post(open_link(client, url), good_data()).status_code == 200
     again = client.get(url)
     assert again.status_code == 410
     assert LINK_CLOSED_MESSAGES["used"] in again.content.decode()
-    assert client.post(url, good_data()).status_code == 410
+    # A second browser that opened the link before it was used cannot use it either.
+    late = other_browser.post(other_form, good_data())
+    assert late.status_code == 410
+    assert LINK_CLOSED_MESSAGES["used"] in late.content.decode()
+    assert client.get(FORM_URL).status_code == 404
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INTAKE_SUBMITTED).count() == 1
 
 
 def test_an_expired_link_shows_a_clear_page(client, url, link_and_token):
+    form_url = open_link(client, url)
     past = timezone.now() - dt.timedelta(days=8)
     IntakeLink.objects.filter(pk=link_and_token[0].pk).update(
         created_at=past, expires_at=past + dt.timedelta(days=7)
@@ -176,16 +198,18 @@ def test_an_expired_link_shows_a_clear_page(client, url, link_and_token):
     response = client.get(url)
     assert response.status_code == 410
     assert LINK_CLOSED_MESSAGES["expired"] in response.content.decode()
-    assert client.post(url, good_data()).status_code == 410
+    assert client.post(form_url, good_data()).status_code == 410
     assert District.objects.get(pk=link_and_token[0].district_id).oneroster_client_secret is None
 
 
 def test_a_revoked_link_shows_a_clear_page_and_revoking_is_audited(client, url, link_and_token):
+    form_url = open_link(client, url)
     intake_link_revoke(link=link_and_token[0], actor=None, actor_label="test")
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INTAKE_REVOKED).count() == 1
     response = client.get(url)
     assert response.status_code == 410
     assert LINK_CLOSED_MESSAGES["revoked"] in response.content.decode()
+    assert client.post(form_url, good_data()).status_code == 410
     with pytest.raises(IntakeLinkClosed):
         intake_link_revoke(link=link_and_token[0], actor=None, actor_label="test")
 
@@ -194,6 +218,7 @@ def test_an_unknown_token_is_not_found(client, link_and_token):
     response = client.get(reverse("tenants:intake", kwargs={"token": "x" * 43}))
     assert response.status_code == 404
     assert LINK_CLOSED_MESSAGES["unknown"] in response.content.decode()
+    assert client.get(FORM_URL).status_code == 404  # no link opened in this session
 
 
 @pytest.mark.parametrize(
@@ -236,7 +261,7 @@ def test_each_bad_input_is_rejected_with_its_message(
         oneroster_token_url="https://93.184.215.14/campus/oauth2/token?appName=d",
     )
     data.update(overrides)
-    response = client.post(url, data)
+    response = client.post(open_link(client, url), data)
     assert response.status_code == 200
     form = response.context["form"]
     errors = form.errors.get(field or "__all__")
@@ -249,14 +274,15 @@ def test_each_bad_input_is_rejected_with_its_message(
 def test_the_intake_endpoint_is_rate_limited_per_client(url, settings):
     settings.INTAKE_RATE_LIMIT = 3
     client = Client(REMOTE_ADDR="203.0.113.7")
-    statuses = [client.get(url).status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
+    statuses = [client.get(url).status_code for _ in range(2)]
+    statuses += [client.get(FORM_URL).status_code for _ in range(2)]
+    assert statuses == [302, 302, 200, 429]
     assert INTAKE_RATE_LIMITED in client.get(url).content.decode()
     # Another client is not affected.
-    assert Client(REMOTE_ADDR="203.0.113.8").get(url).status_code == 200
+    assert Client(REMOTE_ADDR="203.0.113.8").get(url).status_code == 302
 
 
 def test_posting_without_a_csrf_token_is_refused(url):
     client = Client(enforce_csrf_checks=True)
-    assert client.post(url, good_data()).status_code == 403
+    assert client.post(open_link(client, url), good_data()).status_code == 403
     assert IntakeLink.objects.get().state == "open"

@@ -194,3 +194,20 @@ def test_create_refuses_a_duplicate_slug(make_district):
     with pytest.raises(ValidationError) as excinfo:
         district_create(actor=None, actor_label="test", slug=district.slug, name="Again")
     assert "slug" in excinfo.value.message_dict
+
+
+def test_schedules_follow_the_settings(make_district):
+    from django_celery_beat.models import PeriodicTask
+
+    district = make_district()
+    tasks = PeriodicTask.objects.filter(args=f'[{district.pk}, "delta"]')
+    assert tasks.get().enabled is False  # onboarding: scheduled, but off
+    district_update(
+        district=district,
+        actor=None,
+        actor_label="test",
+        changes={"status": "active", "delta_time": "23:05"},
+    )
+    task = tasks.get()
+    assert task.enabled is True
+    assert (task.crontab.hour, task.crontab.minute) == ("23", "5")
