@@ -67,10 +67,10 @@ class DistrictAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "status", "check_status", "credential_status", "term_mode")
     list_filter = ("status", "last_check_ok", "term_mode", "passback_enabled")
     search_fields = ("name", "slug")
-    readonly_fields = ("secrets_summary", "check_result")
+    readonly_fields = ("slug", "secrets_summary", "check_result")
     actions = ("run_connection_check",)
     fieldsets = (
-        (None, {"fields": ("name", "status", "notification_emails")}),
+        (None, {"fields": ("name", "slug", "status", "notification_emails")}),
         (
             "OneRoster (SIS)",
             {
