@@ -20,6 +20,7 @@ from tenants.models import AuditEvent, District, IntakeLink, PartnerCredential
 from tenants.services import partner_credentials_set
 from tenants.services.intake import intake_link_create
 from tests.tenants.conftest import (
+    ALL_SECRETS,
     CANVAS_TOKEN,
     VENDOR_KEY,
     VENDOR_SECRET,
@@ -305,8 +306,9 @@ def test_creating_a_district_in_the_admin_is_audited(admin_client_plain, superus
 
 
 def test_replacing_credentials_is_write_only_and_audited(
-    admin_client_plain, superuser, full_district
+    admin_client_plain, superuser, full_district, caplog
 ):
+    caplog.set_level("DEBUG")
     url = reverse("admin:tenants_district_credentials", args=[full_district.pk])
     new_token = "replacement-canvas-token-Z9Y8"
     response = admin_client_plain.post(url, {"canvas_token": new_token})
@@ -320,6 +322,7 @@ def test_replacing_credentials_is_write_only_and_audited(
     page = admin_client_plain.get(url).content.decode()
     assert new_token[:-4] not in page
     assert "••••Z9Y8" in page
+    assert_no_secret(caplog.text, (new_token, *ALL_SECRETS))
 
 
 def test_a_rejected_credentials_form_does_not_echo_the_secret(admin_client_plain, full_district):
