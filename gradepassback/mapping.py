@@ -34,11 +34,10 @@ if TYPE_CHECKING:
 #: Fixed namespace of every sourcedId we create. Changing it would duplicate every lineItem.
 SOURCED_ID_NAMESPACE = uuid.UUID("6f1c4d2e-9a57-5b8e-8d3c-2b7e0f4a9c61")
 
-#: IC's placeholder categories (infinite-campus.md §8, §10): if the SIS lists one, it is
-#: the default for assignments whose group matches no category.
-PLACEHOLDER_CATEGORY_IDS = frozenset(
-    {"11111111-1111-1111-111111111111", "00000000-0000-0000-0000-000000000000"}
-)
+#: IC's placeholder category for assignments (infinite-campus.md §10): if the SIS lists it,
+#: it is the default for assignments whose group matches no category. (The all-zero GUID
+#: is the category of IC's own grading tasks, never a default for assignments.)
+PLACEHOLDER_CATEGORY_ID = "11111111-1111-1111-111111111111"
 DEFAULT_CATEGORY_TITLES = frozenset({"uncategorized", "default"})
 
 #: Payload keys that change on every push and so never count as a change.
@@ -206,13 +205,17 @@ class CategoryIndex:
         self, *, categories: Iterable[tuple[str, str]], overrides: Mapping[str, str]
     ) -> None:
         self._by_title: dict[str, str] = {}
-        self.default: str | None = None
-        for sourced_id, title in sorted(categories):
+        listed = sorted(categories)
+        for sourced_id, title in listed:
             self._by_title.setdefault(_fold(title), sourced_id)
-            if self.default is None and (
-                sourced_id in PLACEHOLDER_CATEGORY_IDS or _fold(title) in DEFAULT_CATEGORY_TITLES
-            ):
-                self.default = sourced_id
+        ids = {sourced_id for sourced_id, _ in listed}
+        self.default: str | None = (
+            PLACEHOLDER_CATEGORY_ID if PLACEHOLDER_CATEGORY_ID in ids else None
+        )
+        if self.default is None:
+            self.default = next(
+                (sid for sid, title in listed if _fold(title) in DEFAULT_CATEGORY_TITLES), None
+            )
         self._overrides = {_fold(name): sid for name, sid in overrides.items()}
 
     def resolve(self, group_name: str | None) -> str | None:
@@ -362,29 +365,35 @@ def result_map(
     lineitem_sourced_id: str,
     student_sourced_id: str,
     due_at: dt.datetime,
+    points_possible: float,
     options: Options,
 ) -> Push | SkipReason:
     """The result of one submission, or why nothing is sent for it.
 
-    Excused → ``exempt`` without a score (never a 0). A score → ``fully graded``, also after
-    a resubmission that is not graded yet (the last score stands). Missing and unscored →
-    ``not submitted`` unless the district skips those. Otherwise (not submitted, or submitted
-    and waiting for a grade) nothing. Grades hidden from the student are held back unless
-    the district sends unposted grades. ``scoreDate`` is the grading day (district time);
-    a missing result is dated its due day, so the payload does not change from run to run.
+    Excused → ``exempt``. OneRoster 1.1 requires a numeric score on every result, so an
+    exempt one carries the points possible: never a 0, and a SIS that ignored the exempt
+    flag would not turn an excused assignment into a failing grade. A score →
+    ``fully graded``, also after a resubmission that is not graded yet (the last score
+    stands). Missing and unscored → ``not submitted`` with 0, unless the district skips
+    those. Otherwise (not submitted, or submitted and waiting for a grade) nothing. Grades
+    hidden from the student are held back unless the district sends unposted grades.
+    ``scoreDate`` is the grading day (district time); a missing result is dated its due
+    day, so the payload does not change from run to run.
     """
     has_score = submission.score is not None
     if submission.excused or has_score:
         if options.only_posted and not submission.posted:
             return SkipReason.HIDDEN
         graded_at = submission.graded_at or due_at
-        status = ScoreStatus.EXEMPT if submission.excused else ScoreStatus.FULLY_GRADED
-        score = None if submission.excused else float(submission.score or 0.0)
+        if submission.excused:
+            status, score = ScoreStatus.EXEMPT, float(points_possible)
+        else:
+            status, score = ScoreStatus.FULLY_GRADED, float(submission.score or 0.0)
         day = options.local_date(graded_at)
     elif submission.missing or submission.late_policy_status == "missing":
         if not options.send_missing:
             return SkipReason.MISSING_SKIPPED
-        status, score, day = ScoreStatus.NOT_SUBMITTED, None, options.local_date(due_at)
+        status, score, day = ScoreStatus.NOT_SUBMITTED, 0.0, options.local_date(due_at)
     else:
         return SkipReason.UNGRADED
     return result_push(
@@ -402,7 +411,7 @@ def result_push(
     lineitem_sourced_id: str,
     student_sourced_id: str,
     status: ScoreStatus,
-    score: float | None,
+    score: float,
     day: dt.date,
     options: Options,
     dated_by_run: bool = False,
@@ -414,10 +423,9 @@ def result_push(
         "lineItem": {"sourcedId": lineitem_sourced_id, "type": "lineItem"},
         "student": {"sourcedId": student_sourced_id, "type": "user"},
         "scoreStatus": str(status),
+        "score": round(score, 4),
         "scoreDate": day.isoformat(),
     }
-    if score is not None:
-        payload["score"] = round(score, 4)
     sourced_id = result_sourced_id(
         district_slug=options.district_slug,
         lineitem_sourced_id=lineitem_sourced_id,

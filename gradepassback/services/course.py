@@ -445,6 +445,7 @@ class CoursePassback:
                 lineitem_sourced_id=lineitem.sourced_id,
                 student_sourced_id=student.sourced_id,
                 due_at=assignment.due_at or self.out.started_at,
+                points_possible=assignment.points_possible or 0.0,
                 options=self.ctx.options,
             )
             meta = {

@@ -116,6 +116,7 @@ def course_outcome_record(
         course.save(
             update_fields=[
                 "canvas_course_id",
+                "graded_since",
                 "counts",
                 "pushed",
                 "unchanged",

@@ -243,7 +243,8 @@ def test_categories_match_case_insensitively_with_overrides_first_and_a_default(
         categories=[
             ("cat-hw", "Homework"),
             ("cat-tests", "Tests"),
-            ("11111111-1111-1111-111111111111", "Placeholder"),
+            ("00000000-0000-0000-0000-000000000000", "Grading Task"),
+            ("11111111-1111-1111-111111111111", "Uncategorized"),
         ],
         overrides={"Canvas Extras": "cat-hw", "tests": "cat-override"},
     )
@@ -253,6 +254,8 @@ def test_categories_match_case_insensitively_with_overrides_first_and_a_default(
     assert index.resolve("Tests") == "cat-override"
     assert index.resolve("Unknown group") == "11111111-1111-1111-111111111111"
     assert CategoryIndex(categories=[("a", "Homework")], overrides={}).resolve("Other") is None
+    titled = CategoryIndex(categories=[("a", "Homework"), ("b", "Default")], overrides={})
+    assert titled.resolve("Other") == "b"
 
 
 def test_period_for_prefers_the_shortest_session():
@@ -272,6 +275,7 @@ def result(sub: CanvasSubmission, options: Options = OPTIONS) -> Push | SkipReas
         lineitem_sourced_id=LI,
         student_sourced_id="s31",
         due_at=DUE,
+        points_possible=100.0,
         options=options,
     )
 
@@ -295,13 +299,19 @@ def test_graded_result_payload():
 def test_excused_is_exempt_and_never_a_zero():
     mapped = result(submission(score=None, excused=True, grade="EX"))
     assert isinstance(mapped, Push)
-    assert mapped.payload["scoreStatus"] == "exempt"
-    assert "score" not in mapped.payload
-    # Even when Canvas still carries an old score on an excused submission.
+    assert mapped.payload == {
+        "status": "active",
+        "lineItem": {"sourcedId": LI, "type": "lineItem"},
+        "student": {"sourcedId": "s31", "type": "user"},
+        "scoreStatus": "exempt",
+        # 1.1 requires a number: the points possible, so an ignored flag cannot mean a 0.
+        "score": 100.0,
+        "scoreDate": "2025-09-13",
+    }
+    # Even when Canvas still carries an old 0 on an excused submission.
     mapped = result(submission(score=0.0, excused=True))
     assert isinstance(mapped, Push)
-    assert mapped.payload["scoreStatus"] == "exempt"
-    assert "score" not in mapped.payload
+    assert (mapped.payload["scoreStatus"], mapped.payload["score"]) == ("exempt", 100.0)
 
 
 def test_missing_is_not_submitted_dated_by_due_day_or_skipped_by_option():
@@ -315,6 +325,7 @@ def test_missing_is_not_submitted_dated_by_due_day_or_skipped_by_option():
         "lineItem": {"sourcedId": LI, "type": "lineItem"},
         "student": {"sourcedId": "s31", "type": "user"},
         "scoreStatus": "not submitted",
+        "score": 0.0,
         "scoreDate": "2025-09-11",
     }
     assert result(missing, replace(OPTIONS, send_missing=False)) is SkipReason.MISSING_SKIPPED
