@@ -20,6 +20,7 @@ See docs/canvas-client.md for why this is not built on ``canvasapi``.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -152,8 +153,6 @@ class CanvasSession(UpstreamSession):
         self._sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        import random
-
         ceiling = min(self.retry.max_wait, self.retry.base_delay * 2 ** (attempt - 1))
         delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
         if retry_after is not None:

@@ -225,8 +225,7 @@ class ImportRunner:
         self._queue: deque[int] = deque()
         self._busy = False
         self._thread: threading.Thread | None = None
-        self._resumed = threading.Event()
-        self._resumed.set()
+        self._paused = False
         self._fail_next = 0
         self._stopped = False
         self._error_reports = itertools.count(4242)
@@ -289,10 +288,13 @@ class ImportRunner:
 
     def pause(self) -> None:
         """Hold queued imports in ``created`` (tests see the intermediate states)."""
-        self._resumed.clear()
+        with self.lock:
+            self._paused = True
 
     def resume(self) -> None:
-        self._resumed.set()
+        with self.lock:
+            self._paused = False
+            self.lock.notify_all()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until nothing is queued or importing (tests)."""
@@ -304,7 +306,6 @@ class ImportRunner:
         with self.lock:
             self._stopped = True
             self.lock.notify_all()
-        self._resumed.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -322,9 +323,8 @@ class ImportRunner:
 
     def _loop(self) -> None:
         while True:
-            self._resumed.wait()
             with self.lock:
-                self.lock.wait_for(lambda: bool(self._queue) or self._stopped)
+                self.lock.wait_for(lambda: (self._queue and not self._paused) or self._stopped)
                 if self._stopped:
                     return
                 record = self.records[self._queue.popleft()]

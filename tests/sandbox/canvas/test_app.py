@@ -264,6 +264,20 @@ def test_an_import_moves_from_created_through_importing_to_imported(state, api):
     assert done["statistics"]["Course"]["created"] == 2
 
 
+def test_pausing_holds_imports_queued_after_earlier_ones(state, api):
+    upload(api, make_zip(ROSTER))
+    assert state.runner.wait_idle()
+    state.runner.pause()
+
+    upload(api, make_zip(ROSTER))
+
+    assert not state.runner.wait_idle(timeout=0.2)
+    assert state.runner.get(2).workflow_state == "created"
+    state.runner.resume()
+    assert state.runner.wait_idle()
+    assert state.runner.get(2).workflow_state == "imported"
+
+
 def test_an_upload_without_attachment_is_400(api):
     status, _, body = api.json(
         "POST",
