@@ -215,25 +215,40 @@ class CsvSource:
     _open: Callable[[], IO[bytes]] | None = None
     _rows: list[tuple[int, list[str]]] | None = None
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(
+        self, every: int = 0, hook: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, list[str]]]:
         """(row number counting the header as 1, raw fields) of every non-blank record.
 
         Streams from the upload, so a multi-million-row file never sits in memory whole.
+        ``hook(rows)`` runs after every ``every`` rows and once at the end.
         """
+        lineno = 1
         if self._rows is not None:
-            yield from self._rows
-            return
-        assert self._open is not None
-        with self._open() as stream:
-            reader = csv.reader(_text(stream), strict=True)
-            for raw in reader:
+            records: Iterable[list[str]] = (raw for _, raw in self._rows)
+            stream = None
+        else:
+            assert self._open is not None
+            stream = self._open()
+            records = csv.reader(_text(stream), strict=True)
+            for raw in records:
                 if raw:
                     break  # the header
-            lineno = 1
-            for raw in reader:
+        try:
+            pending = 0
+            for raw in records:
                 if raw:
                     lineno += 1
                     yield lineno, raw
+                    pending += 1
+                    if pending == every and hook is not None:
+                        hook(pending)
+                        pending = 0
+            if hook is not None:
+                hook(pending)
+        finally:
+            if stream is not None:
+                stream.close()
 
 
 @dataclass(slots=True)
@@ -570,15 +585,17 @@ class _Apply:
     def locked_rows(self, source: CsvSource) -> Iterator[tuple[int, list[str]]]:
         """The source's rows with the state lock held, released every ``LOCK_CHUNK`` rows."""
         lock = self.state.lock
+
+        def pause(rows: int) -> None:
+            lock.release()
+            try:
+                self._tick(rows)
+            finally:
+                lock.acquire()
+
         lock.acquire()
         try:
-            for index, item in enumerate(source.rows(), 1):
-                yield item
-                if index % LOCK_CHUNK == 0:
-                    lock.release()
-                    self._tick(LOCK_CHUNK)
-                    lock.acquire()
-            self._tick(source.row_count % LOCK_CHUNK)
+            yield from source.rows(LOCK_CHUNK, pause)
         finally:
             lock.release()
 
