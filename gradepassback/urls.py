@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from gradepassback import views
 
 app_name = "gradepassback"
-urlpatterns: list = []
+urlpatterns = [
+    path(
+        "api/passback/<slug:slug>/courses/<path:sis_course_id>",
+        views.course_passback_trigger,
+        name="course-trigger",
+    ),
+]

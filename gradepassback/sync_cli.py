@@ -1,0 +1,137 @@
+"""``manage.py sync passback SLUG [--course SIS_COURSE_ID] [--full] [--enqueue] [--json]``.
+
+Without ``--enqueue`` the passback runs in this process, every course one after the other
+(each with up to ``District.oneroster_concurrency`` SIS requests in flight), and the exit
+code tells how it ended: 0 succeeded, 1 failed or refused. With ``--enqueue`` it goes
+through Celery like a scheduled run (one task per course on any worker): the command
+prints the queued run and exits 0. Plugged into provisioning's ``sync`` command.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.core.management.base import CommandError
+
+from provisioning.management.sync_plugins import EXIT_FAILED, EXIT_OK, SyncSubcommand
+
+if TYPE_CHECKING:
+    from django.core.management.base import CommandParser, OutputWrapper
+
+    from provisioning.models import SyncRun
+
+
+def add_arguments(parser: CommandParser) -> None:
+    parser.add_argument("slug", help="The district's slug.")
+    parser.add_argument(
+        "--course", metavar="SIS_COURSE_ID", default="", help="Only this course (its SIS id)."
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="Read every score, not only those graded since the last passback.",
+    )
+    parser.add_argument(
+        "--enqueue", action="store_true", help="Hand the run to Celery workers and exit."
+    )
+    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+
+def _actor_label() -> str:
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def passback_summary(run: SyncRun) -> dict[str, Any]:
+    """The ``--json`` object (DESIGN §6): run id, status, counts per object type, open
+    conflicts by kind, held reason (never for passback), error."""
+    from django.db.models import Count
+
+    from gradepassback.models import PassbackConflict
+
+    conflicts = dict(
+        PassbackConflict.objects.filter(last_run=run, closed_at__isnull=True)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    passback = getattr(run, "passback", None)
+    return {
+        "run_id": run.pk,
+        "district": run.district.slug,
+        "kind": run.kind,
+        "status": run.status,
+        "course": (passback.course_sis_id or None) if passback else None,
+        "full": bool(passback and passback.full),
+        "counts": run.counts,
+        "conflicts": dict(sorted(conflicts.items())),
+        "held_reason": None,
+        "error": run.error or None,
+    }
+
+
+def passback_summary_line(run: SyncRun) -> str:
+    """One line for people: ``run 12 (passback, springfield): succeeded — results …``."""
+    from gradepassback.services.runs import passback_summary_text
+
+    summary = passback_summary(run)
+    parts = [f"run {run.pk} (passback, {run.district.slug}): {run.status}"]
+    if run.counts:
+        parts.append(passback_summary_text(run.counts))
+    if summary["conflicts"]:
+        parts.append(f"{sum(summary['conflicts'].values())} open conflicts")
+    if run.error:
+        parts.append(f"error: {run.error}")
+    return " — ".join(parts)
+
+
+def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
+    run.refresh_from_db()
+    stdout.write(json.dumps(passback_summary(run)) if as_json else passback_summary_line(run))
+
+
+def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
+    from gradepassback.errors import PassbackError
+    from gradepassback.services.runs import passback_run_create, passback_run_execute
+    from gradepassback.tasks import run_passback
+    from provisioning.models import SyncRun
+    from provisioning.services.runs import SyncRunError
+    from tenants.models import District
+
+    district = District.objects.filter(slug=options["slug"]).first()
+    if district is None:
+        raise CommandError(f"No district with slug {options['slug']!r}.")
+    as_json = bool(options["json"])
+    try:
+        passback_run = passback_run_create(
+            district=district,
+            trigger=SyncRun.Trigger.CLI,
+            actor_label=_actor_label(),
+            course_sis_id=options.get("course") or "",
+            full=bool(options.get("full")),
+        )
+    except (PassbackError, SyncRunError) as exc:
+        if as_json:
+            stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
+        else:
+            stdout.write(f"refused: {exc}")
+        return EXIT_FAILED
+    if options.get("enqueue"):
+        run_passback.delay_on_commit(passback_run.pk)
+        _print(stdout, passback_run, as_json=as_json)
+        return EXIT_OK
+    finished = passback_run_execute(run=passback_run)
+    _print(stdout, finished, as_json=as_json)
+    return EXIT_OK if finished.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
+
+
+SUBCOMMAND = SyncSubcommand(
+    name="passback",
+    help="Pass grades back from Canvas to the SIS (assignments, and course grades if on).",
+    add_arguments=add_arguments,
+    run=run,
+)
