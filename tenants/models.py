@@ -403,6 +403,9 @@ class EvaluationRow(models.Model):
     object_type = models.CharField(max_length=8, choices=ObjectType.choices)
     match = models.CharField(max_length=16, choices=Match.choices)
     source_id = models.CharField(max_length=255, blank=True)
+    # The SIS id the first import gives the object in Canvas (the user id per the district's
+    # user_id_source; a class's sourcedId for courses and sections).
+    target_sis_id = models.TextField(blank=True)
     source_login = models.TextField(blank=True)
     source_email = models.TextField(blank=True)
     source_name = models.TextField(blank=True)
