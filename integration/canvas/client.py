@@ -122,17 +122,18 @@ class CanvasSession(UpstreamSession):
         """A non-idempotent request: resend it only when Canvas throttled it."""
         attempts = 0
         started = time.monotonic()
+        kwargs = self.prepare(url, kwargs)
         while True:
             attempts += 1
             try:
-                return super().request(method, url, retry=False, **kwargs)
+                return self._attempt(method.upper(), url, **kwargs)
             except _Throttled as exc:
                 spent = time.monotonic() - started
                 if attempts >= self.retry.attempts or spent >= self.retry.budget_seconds:
                     raise exc.error from None
                 self._sleep(self._backoff(attempts, exc.retry_after))
             except _Transient as exc:
-                # Without retries the shared layer hands back its internal wrapper.
+                # Anything else transient is not safe to resend for a POST.
                 raise exc.error from None
 
     def _attempt(self, method: str, url: str, **kwargs: Any) -> requests.Response:

@@ -134,12 +134,13 @@ class UpstreamSession:
     def request(self, method: str, url: str, *, retry: bool | None = None, **kwargs: Any):
         """Send one logical request; return the ``requests.Response`` of a 2xx/3xx answer."""
         method = method.upper()
-        self._guard(url)
-        kwargs.setdefault("timeout", (self.connect_timeout, self.read_timeout))
-        kwargs.setdefault("allow_redirects", False)
+        kwargs = self.prepare(url, kwargs)
         may_retry = method in IDEMPOTENT_METHODS if retry is None else retry
         if not may_retry:
-            return self._attempt(method, url, **kwargs)
+            try:
+                return self._attempt(method, url, **kwargs)
+            except _Transient as exc:
+                raise exc.error from None
         policy = self.retry
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_seconds),
@@ -161,6 +162,13 @@ class UpstreamSession:
         return self.decode_json(response), response
 
     # --- hooks for subclasses ------------------------------------------------------------
+
+    def prepare(self, url: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Check the host and fill in the mandatory timeouts; returns the request kwargs."""
+        self._guard(url)
+        kwargs.setdefault("timeout", (self.connect_timeout, self.read_timeout))
+        kwargs.setdefault("allow_redirects", False)
+        return kwargs
 
     def classify(self, response: requests.Response) -> UpstreamError | _Transient | None:
         """Map a response to an error (``_Transient`` = retry), or ``None`` when it is fine."""
