@@ -201,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         floor_s = measure_floor(config)
         floor_orjson_s = measure_floor(config, parser="orjson")
         client_s, records, peak_mb = measure_client_read(config)
+        sandbox_mb = psutil.Process(process.pid).memory_info().rss / 1_048_576
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -210,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "page_size": args.page_size,
         "concurrency": args.concurrency,
         "sandbox_start_s": round(startup, 2),
+        "sandbox_rss_mb": round(sandbox_mb, 1),
         "serving_s": round(serving_s, 2),
         "served_records": served,
         "served_mb": round(size / 1_048_576, 1),

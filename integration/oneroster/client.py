@@ -366,9 +366,10 @@ class OneRosterClient:
         return out
 
     def _read(
-        self, requests: Sequence[tuple[str, str, str, str | None, bool]]
+        self, reads: Sequence[tuple[str, str, str, str | None, bool]]
     ) -> Iterator[tuple[str, Item]]:
-        gradebook = {path: flag for _, path, _, _, flag in requests}
+        """``reads``: (label, path, collection, filter, gradebook?)."""
+        gradebook = {path: flag for _, path, _, _, flag in reads}
 
         def fetch(request: PageRequest) -> Page:
             return self._fetch_page(request, gradebook=gradebook[request.path])
@@ -380,7 +381,7 @@ class OneRosterClient:
             same_origin=self._same_origin,
         )
         yield from reader.read(
-            [(label, path, collection, f) for label, path, collection, f, _ in requests],
+            [(label, path, collection, f) for label, path, collection, f, _ in reads],
             self.config.page_size,
         )
 

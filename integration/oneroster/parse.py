@@ -518,7 +518,7 @@ def _fast_ts(value: Any) -> dt.datetime | None:
 def _fast_date(value: str) -> dt.date:
     cached = _DATE_CACHE.get(value)
     if cached is None:
-        if len(value) != 10:
+        if type(value) is not str or len(value) != 10:
             raise ValueError(value)
         cached = dt.date.fromisoformat(value)
         if len(_DATE_CACHE) > 100_000:
@@ -588,34 +588,64 @@ _E = _setters(Enrollment)
 
 
 def _fast_enrollment(o: dict) -> Enrollment | None:
-    base = _fast_base(o)
-    role = o.get("role")
-    if base is None or type(role) is not str or role not in ROLES:
+    # Inlined on purpose: this runs for every one of millions of enrollments.
+    # Subscripts raise KeyError/TypeError on anything unusual; the caller then takes the
+    # generic path.
+    sid = o["sourcedId"]
+    status = o["status"]
+    role = o["role"]
+    user_ref = o["user"]
+    class_ref = o["class"]
+    school_ref = o["school"]
+    user = user_ref["sourcedId"]
+    klass = class_ref["sourcedId"]
+    school = school_ref["sourcedId"]
+    if not (
+        type(sid) is str
+        and sid
+        and status in STATUSES
+        and role in ROLES
+        and type(user) is str
+        and user
+        and type(klass) is str
+        and klass
+        and type(school) is str
+        and school
+    ):
         return None
-    user = _fast_ref(o.get("user"), _USER_REF)
-    klass = _fast_ref(o.get("class"), _CLASS_REF)
-    school = _fast_ref(o.get("school"), _ORG_REF)
+    kind = user_ref.get("type")
+    if kind is not None and kind not in _USER_REF:
+        return None
+    kind = class_ref.get("type")
+    if kind is not None and kind not in _CLASS_REF:
+        return None
+    kind = school_ref.get("type")
+    if kind is not None and kind not in _ORG_REF:
+        return None
+    for ref in (user_ref, class_ref, school_ref):
+        href = ref.get("href")
+        if href is not None and type(href) is not str:
+            return None
+    stamp = o["dateLastModified"]
+    modified = _TS_CACHE.get(stamp) if type(stamp) is str else None
+    if modified is None:
+        modified = _fast_ts(stamp)
+        if modified is None:
+            return None
     primary = o.get("primary")
-    if user is None or klass is None or school is None:
-        return None
     if primary is not None and type(primary) is not bool:
         return None
     begin = o.get("beginDate")
     end = o.get("endDate")
-    try:
-        begin = _fast_date(begin) if type(begin) is str else begin
-        end = _fast_date(end) if type(end) is str else end
-    except ValueError:
-        return None
-    if (begin is not None and type(begin) is not dt.date) or (
-        end is not None and type(end) is not dt.date
-    ):
-        return None
+    if begin is not None:
+        begin = _DATE_CACHE.get(begin) or _fast_date(begin)
+    if end is not None:
+        end = _DATE_CACHE.get(end) or _fast_date(end)
     r = _new(Enrollment)
     s = _E
-    s[0](r, base[0])
-    s[1](r, base[1])
-    s[2](r, base[2])
+    s[0](r, sid)
+    s[1](r, status)
+    s[2](r, modified)
     s[3](r, user)
     s[4](r, klass)
     s[5](r, school)
