@@ -252,6 +252,9 @@ def test_no_secret_appears_in_any_district_admin_page(admin_client_plain, full_d
         response = admin_client_plain.get(url)
         assert response.status_code == 200, url
         assert_no_secret(response.content.decode())
+    change_page = admin_client_plain.get(pages[1]).content.decode()
+    for button in ("Replace credentials", "Create intake link", "Run connection check"):
+        assert button in change_page
     credentials_page = admin_client_plain.get(pages[2]).content.decode()
     assert "••••" + CANVAS_TOKEN[-4:] in credentials_page
 

@@ -24,6 +24,7 @@ from tenants.models import District
 from tenants.selectors import district_get, district_list, district_summary
 from tenants.services.connection_check import district_check
 from tenants.services.districts import (
+    URL_FIELDS,
     district_create,
     district_credentials_set,
     district_option_fields,
@@ -87,6 +88,8 @@ def _add_option_flag(parser: CommandParser, name: str) -> None:
         kwargs["choices"] = [value for value, _label in field.choices]
     elif isinstance(field, models.IntegerField):
         kwargs["type"] = int
+    elif name in URL_FIELDS:
+        kwargs["metavar"] = "URL"
     parser.add_argument(_flag(name), **kwargs)
 
 
