@@ -40,6 +40,10 @@ from tenants.services.ratelimit import rate_limit_hit
 logger = logging.getLogger(__name__)
 
 INTAKE_RATE_LIMITED = "Too many requests from your network. Wait a few minutes and try again."
+INTAKE_NO_SESSION = (
+    "This page needs the link you were sent. Open the link from your e-mail again: it still "
+    "works if the form was not sent."
+)
 OTP_DEVICE_NAME = "Authenticator app"
 
 
@@ -98,7 +102,10 @@ def intake_form(request: HttpRequest) -> HttpResponse:
     limited = _rate_limited(request)
     if limited is not None:
         return limited
-    token_hash = request.session.get(INTAKE_SESSION_KEY, "")
+    token_hash = request.session.get(INTAKE_SESSION_KEY)
+    if not token_hash:
+        context = {"message": INTAKE_NO_SESSION, "title": "Open your link again"}
+        return _no_referrer(render(request, "tenants/intake_closed.html", context, status=404))
     try:
         link = intake_link_get_open(token_hash=token_hash)
     except IntakeLinkClosed as exc:

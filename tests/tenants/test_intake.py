@@ -27,7 +27,7 @@ from tenants.services.validation import (
     TOKEN_URL_INVALID,
     URL_HTTPS_REQUIRED,
 )
-from tenants.views import INTAKE_RATE_LIMITED
+from tenants.views import INTAKE_NO_SESSION, INTAKE_RATE_LIMITED
 from tests.tenants.conftest import assert_no_secret
 
 pytestmark = pytest.mark.django_db
@@ -185,7 +185,9 @@ def test_a_link_works_once(client, url):
     late = other_browser.post(other_form, good_data())
     assert late.status_code == 410
     assert LINK_CLOSED_MESSAGES["used"] in late.content.decode()
-    assert client.get(FORM_URL).status_code == 404
+    after = client.get(FORM_URL)
+    assert after.status_code == 404
+    assert INTAKE_NO_SESSION in after.content.decode()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INTAKE_SUBMITTED).count() == 1
 
 
