@@ -1,4 +1,8 @@
-"""Creating and changing districts. Every change is audited in its own transaction."""
+"""Creating and changing districts. Every change is audited in its own transaction.
+
+Functions that hold secrets are ``sensitive_variables``: Django's error reports would
+otherwise print their local variables, decrypted secrets included.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from tenants.models import SECRET_FIELDS, AuditEvent, District, PartnerCredential
 from tenants.services.audit import SECRET_CHANGED, audit_changes, audit_record
@@ -132,6 +137,7 @@ def _schedules_sync(district: District) -> None:
     district_schedule_sync(district)
 
 
+@sensitive_variables()
 def district_create(*, actor: AbstractBaseUser | None, actor_label: str, **fields: Any) -> District:
     """Create a district (secrets may be included), its beat schedules (disabled until the
     district is active) and one ``district.created`` audit row."""
@@ -193,6 +199,7 @@ def district_update(
     return locked
 
 
+@sensitive_variables()
 def district_credentials_apply(*, district: District, values: dict[str, Any]) -> dict[str, Any]:
     """Set connection fields and secrets on a row locked by the caller; return the audit diff.
 
@@ -214,6 +221,7 @@ def district_credentials_apply(*, district: District, values: dict[str, Any]) ->
     return diff
 
 
+@sensitive_variables()
 def district_credentials_set(
     *, district: District, actor: AbstractBaseUser | None, actor_label: str, **secrets: Any
 ) -> District:
@@ -238,6 +246,7 @@ def district_credentials_set(
     return locked
 
 
+@sensitive_variables()
 def partner_credentials_set(
     *,
     actor: AbstractBaseUser | None,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from tenants.models import AuditEvent, District, IntakeLink
 from tenants.services.audit import audit_record
@@ -64,6 +65,7 @@ def intake_link_url(*, token: str) -> str:
     return settings.CONSOLE_BASE_URL.rstrip("/") + path
 
 
+@sensitive_variables("token")
 def intake_link_create(
     *,
     district: District,
@@ -121,6 +123,7 @@ def intake_link_revoke(
     return locked
 
 
+@sensitive_variables()
 def intake_link_submit(*, token_hash: str, values: dict[str, Any]) -> District:
     """Store the submitted credentials, consume the link, audit, queue a connection check.
 
