@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo is development mode on purpose: DEBUG on, loopback upstreams allowed (the sandbox).
 demo: $(STAMP)
-	$(BIN)/python manage.py demo
+	DEBUG=true SANDBOX_ENABLED=true ALLOW_PRIVATE_UPSTREAMS=true ALLOW_HTTP_UPSTREAMS=true \
+		$(BIN)/python manage.py demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .
