@@ -12,6 +12,7 @@ SIS last accepted: a push is sent only when the hash differs (DESIGN §4).
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -141,9 +142,12 @@ class PassbackRun(models.Model):
     chord, no result backend.
     """
 
-    run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, related_name="passback")
-    # Blank: every provisioned course of the district.
-    course_sis_id = models.CharField(max_length=255, blank=True)
+    # The run's id is the passback's id: one page, one number.
+    run = models.OneToOneField(
+        SyncRun, on_delete=models.CASCADE, primary_key=True, related_name="passback"
+    )
+    # The Canvas course SIS ids asked for; empty: every provisioned course of the district.
+    course_sis_ids = ArrayField(models.CharField(max_length=255), default=list, blank=True)
     full = models.BooleanField(default=False)
     courses_total = models.PositiveIntegerField(default=0)
     courses_done = models.PositiveIntegerField(default=0)
@@ -152,6 +156,10 @@ class PassbackRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        permissions = [
+            ("start_passback", "Can start a grade passback"),
+            ("issue_trigger_token", "Can issue a district's passback trigger token"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(courses_done__lte=models.F("courses_total")),
@@ -160,8 +168,15 @@ class PassbackRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = f"course {self.course_sis_id}" if self.course_sis_id else "district"
-        return f"Passback #{self.run_id} ({scope})"
+        return f"Passback #{self.run_id} ({self.scope})"
+
+    @property
+    def scope(self) -> str:
+        if not self.course_sis_ids:
+            return "district"
+        if len(self.course_sis_ids) == 1:
+            return f"course {self.course_sis_ids[0]}"
+        return f"{len(self.course_sis_ids)} courses"
 
 
 class PassbackCourse(models.Model):

@@ -65,7 +65,7 @@ def passback_summary(run: SyncRun) -> dict[str, Any]:
         "district": run.district.slug,
         "kind": run.kind,
         "status": run.status,
-        "course": (passback.course_sis_id or None) if passback else None,
+        "courses": list(passback.course_sis_ids) if passback else [],
         "full": bool(passback and passback.full),
         "counts": run.counts,
         "conflicts": dict(sorted(conflicts.items())),
@@ -111,7 +111,7 @@ def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
             district=district,
             trigger=SyncRun.Trigger.CLI,
             actor_label=_actor_label(),
-            course_sis_id=options.get("course") or "",
+            course_sis_ids=[options["course"]] if options.get("course") else [],
             full=bool(options.get("full")),
         )
     except (PassbackError, SyncRunError) as exc:

@@ -46,7 +46,7 @@ def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str)
             district=district,
             trigger=SyncRun.Trigger.API,
             actor_label="api (passback trigger token)",
-            course_sis_id=sis_course_id,
+            course_sis_ids=[sis_course_id],
         )
     except PassbackDisabled as exc:
         return JsonResponse({"error": str(exc)}, status=403)

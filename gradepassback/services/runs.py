@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
@@ -80,17 +80,18 @@ class TransientPassbackError(Exception):
 # --- creating ------------------------------------------------------------------------------
 
 
-def provisioned_course_ids(*, district: District, course_sis_id: str = "") -> list[str]:
-    """SIS ids of the district's live Canvas courses, as provisioning sent them."""
+def provisioned_course_ids(*, district: District, course_sis_ids: Sequence[str] = ()) -> list[str]:
+    """SIS ids of the district's live Canvas courses, as provisioning sent them (only
+    those among ``course_sis_ids`` when given)."""
     status = FILES["courses"].status_index
     sql = (
         "SELECT key FROM provisioning_canvasrow WHERE district_id = %s AND file = 'courses' "  # noqa: S608
         f"AND row[{status}] NOT IN ('deleted', 'completed')"
     )
     params: list[object] = [district.pk]
-    if course_sis_id:
-        sql += " AND key = %s"
-        params.append(course_sis_id)
+    if course_sis_ids:
+        sql += " AND key = ANY(%s)"
+        params.append(list(course_sis_ids))
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY key", params)
         return [row[0] for row in cursor.fetchall()]
@@ -102,20 +103,26 @@ def passback_run_create(
     trigger: str,
     actor: AbstractBaseUser | None = None,
     actor_label: str = "",
-    course_sis_id: str = "",
+    course_sis_ids: Sequence[str] = (),
     full: bool = False,
 ) -> SyncRun:
-    """Queue a passback of the district, or of one course. Audited unless scheduled.
+    """Queue a passback of the district, or of some of its courses. Audited unless
+    scheduled.
 
     Raises ``PassbackDisabled``, ``CourseNotProvisioned`` or provisioning's
     ``SyncRunAlreadyActive`` (one run per district at a time).
     """
     if not district.passback_enabled:
         raise PassbackDisabled(PASSBACK_DISABLED.format(district=district.slug))
-    if course_sis_id and not provisioned_course_ids(district=district, course_sis_id=course_sis_id):
-        raise CourseNotProvisioned(
-            COURSE_NOT_PROVISIONED.format(course=course_sis_id, district=district.slug)
+    wanted = sorted(set(course_sis_ids))
+    if wanted:
+        missing = sorted(
+            set(wanted) - set(provisioned_course_ids(district=district, course_sis_ids=wanted))
         )
+        if missing:
+            raise CourseNotProvisioned(
+                COURSE_NOT_PROVISIONED.format(course=", ".join(missing), district=district.slug)
+            )
     with transaction.atomic():
         run = sync_run_create(
             district=district,
@@ -125,7 +132,7 @@ def passback_run_create(
             actor_label=actor_label,
             full_read=full,
         )
-        PassbackRun.objects.create(run=run, course_sis_id=course_sis_id, full=full)
+        PassbackRun.objects.create(run=run, course_sis_ids=wanted, full=full)
     return run
 
 
@@ -162,7 +169,7 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     finally:
         if oneroster is None:
             client.close()
-    courses = provisioned_course_ids(district=district, course_sis_id=passback.course_sis_id)
+    courses = provisioned_course_ids(district=district, course_sis_ids=passback.course_sis_ids)
     with transaction.atomic():
         rows = PassbackCourse.objects.bulk_create(
             PassbackCourse(passback_run=passback, sis_course_id=sis_id) for sis_id in courses
@@ -320,7 +327,7 @@ def _course_finish(
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE gradepassback_passbackrun SET courses_done = courses_done + 1 "
-                "WHERE id = %s RETURNING courses_done, courses_total",
+                "WHERE run_id = %s RETURNING courses_done, courses_total",
                 [course.passback_run_id],
             )
             done, total = cursor.fetchone()

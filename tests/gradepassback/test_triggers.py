@@ -100,7 +100,7 @@ def test_endpoint_queues_one_course_and_enforces_one_run(client, sandbox, provis
     run = SyncRun.objects.get(pk=body["run_id"])
     assert body == {"run_id": run.pk, "status": "queued", "course": course}
     assert (run.kind, run.trigger, run.status) == ("passback", "api", "queued")
-    assert PassbackRun.objects.get(run=run).course_sis_id == course
+    assert PassbackRun.objects.get(run=run).course_sis_ids == [course]
     assert AuditEvent.objects.filter(
         district=provisioned, action=AuditEvent.Action.PASSBACK_REQUESTED
     ).exists()
@@ -130,7 +130,7 @@ def test_cli_runs_one_course_in_process_and_prints_json(sandbox, provisioned):
     summary = json.loads(out.getvalue())
     run = SyncRun.objects.get(pk=summary["run_id"])
     assert summary["status"] == run.status == "succeeded"
-    assert summary["course"] == course
+    assert summary["courses"] == [course]
     assert summary["counts"]["courses"] == {"succeeded": 1}
     assert summary["held_reason"] is None
     assert run.trigger == "cli"
