@@ -33,8 +33,3 @@ def delta_overlap_seconds() -> int:
     return int(
         getattr(settings, "PROVISIONING_DELTA_OVERLAP_SECONDS", DELTA_OVERLAP_SECONDS_DEFAULT)
     )
-
-
-def spool_dir() -> str | None:
-    """Where staged CSV spool files go (default: the system temp directory)."""
-    return getattr(settings, "PROVISIONING_SPOOL_DIR", None)

@@ -115,16 +115,27 @@ def delta_since(district_id: int) -> dt.datetime | None:
 def roster_read(
     *, run: SyncRun, ws: Workspace, client: OneRosterClient, heartbeat: Callable[[], None]
 ) -> StageResult:
-    """Stream every collection (delta-filtered unless a full read) into the workspace."""
+    """Stream every collection (delta-filtered unless a full read) into the workspace.
+
+    The connection is busy with a ``COPY`` while records stream in, so the heartbeat (a
+    query) runs between two ``COPY`` blocks: ``checkpoint`` ends the current one.
+    """
     record_filter = None if run.full_read or run.since is None else delta_filter(run.since)
     requests = [(collection, record_filter) for collection in COLLECTIONS]
-    with RosterStager(ws, spool_dir=conf.spool_dir()) as stager:
+    last_beat = time.monotonic()
+    with RosterStager(ws) as stager:
         for seen, (_, item) in enumerate(client.stream_many(requests), start=1):
             stager.add(item)
-            if seen % _HEARTBEAT_STRIDE == 0:
+            if (
+                seen % _HEARTBEAT_STRIDE == 0
+                and time.monotonic() - last_beat > HEARTBEAT_EVERY_SECONDS
+            ):
+                stager.checkpoint()
                 heartbeat()
-        heartbeat()
-        return stager.load()
+                last_beat = time.monotonic()
+        result = stager.load()
+    heartbeat()
+    return result
 
 
 def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, object]:

@@ -1,22 +1,19 @@
-"""Stage OneRoster records into a run's workspace with COPY.
+"""Stage OneRoster records into a run's workspace with COPY, while they are read.
 
-Records arrive from the client as typed dataclasses, possibly interleaved across collections
-(several collections are read at once). Each becomes one CSV line in a per-collection spool
-file; at the end each file goes into its ``src_*`` table with one ``COPY``. Python never
-holds more than one record, and the per-record work is a tuple and a C-level CSV write: the
-same order of cost as parsing the record, which is what keeps a full run near the read floor.
+Records arrive from the client as typed dataclasses. Each becomes one CSV line (a tuple and
+a C-level CSV write: the same order of cost as parsing the record) in a small buffer that
+goes into an open ``COPY`` every megabyte. Python holds a megabyte of lines at most, and
+PostgreSQL (another process, another core) ingests while the client is still reading.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import shutil
-import tempfile
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.db import connection
 
@@ -170,95 +167,99 @@ class StageResult:
 
 
 class RosterStager:
-    """Collects records into spool files, then loads them into the workspace.
+    """Streams records into the workspace's ``src_*`` tables while they are being read.
 
     Use as a context manager: ``add()`` every item a OneRoster stream yields, then
-    ``load()``. Records of collections provisioning does not use are ignored.
+    ``load()``. Records become CSV lines in a small buffer that is flushed into an open
+    ``COPY`` of their collection, so PostgreSQL ingests while the client is still reading.
+    Streams yield collection after collection; should one come back later, a new ``COPY``
+    appends to its table. Records of collections provisioning does not use are ignored.
     """
 
-    def __init__(self, workspace: Workspace, *, spool_dir: str | None = None) -> None:
+    def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.result = StageResult()
-        self._dir = Path(tempfile.mkdtemp(prefix=f"{workspace.schema}-", dir=spool_dir))
-        self._files: dict[str, IO[str]] = {}
-        self._writers: dict[str, Any] = {}
-        for collection in (*COLLECTIONS, "invalid"):
-            handle = (self._dir / f"{collection}.csv").open(
-                "w", encoding="utf-8", errors="replace", newline=""
-            )
-            self._files[collection] = handle
-            self._writers[collection] = csv.writer(handle, lineterminator="\n")
+        self._invalid: list[tuple[str, str, str]] = []
+        self._cursor: Any = None
+        self._copy: Any = None
+        self._copy_context: Any = None
+        self._current: str | None = None
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
 
     def __enter__(self) -> RosterStager:
+        self._cursor = connection.cursor()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        if self._copy_context is not None:
+            # Leaving a COPY with an exception makes PostgreSQL abandon it.
+            self._copy_context.__exit__(*exc_info)
+            self._copy_context = self._copy = None
+        self._cursor.close()
 
     def add(self, item: object) -> None:
         converter = _CONVERTERS.get(type(item))
         if converter is not None:
             collection, convert = converter
-            self._writers[collection].writerow(convert(item))
+            if collection != self._current:
+                self._switch(collection)
+            self._writer.writerow(convert(item))
             self.result.counts[collection] += 1
+            if self._buffer.tell() > _COPY_CHUNK:
+                self._flush()
         elif isinstance(item, InvalidRecord):
-            self._add_invalid(item)
+            if item.collection in self.result.invalid:
+                self.result.invalid[item.collection] += 1
+                reasons = "; ".join(item.reasons)[:2000]
+                self._invalid.append((item.collection, item.sourced_id or "", reasons))
         elif isinstance(item, PagingAnomaly):
             self.result.anomalies.append(item)
 
-    def _add_invalid(self, item: InvalidRecord) -> None:
-        if item.collection not in self.result.invalid:
+    def _flush(self) -> None:
+        # PostgreSQL text cannot hold NUL; it has no meaning in roster data anyway.
+        self._copy.write(self._buffer.getvalue().replace("\x00", ""))
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def _switch(self, collection: str | None) -> None:
+        if self._copy_context is not None:
+            self._flush()
+            self._copy_context.__exit__(None, None, None)
+            self._copy_context = self._copy = None
+        self._current = collection
+        if collection is None:
             return
-        self.result.invalid[item.collection] += 1
-        self._writers["invalid"].writerow(
-            (item.collection, item.sourced_id or "", "; ".join(item.reasons)[:2000])
+        columns = ["sourced_id", "status", "date_last_modified"]
+        columns += [name for name, _ in SOURCE_COLUMNS[collection]]
+        text = [n for n, kind in SOURCE_COLUMNS[collection] if kind == "text"]
+        statement = (
+            f"COPY {self.workspace.src(collection)} ({', '.join(columns)}) FROM STDIN "
+            f"WITH (FORMAT csv, FORCE_NOT_NULL ({', '.join(['sourced_id', 'status', *text])}))"
         )
+        self._copy_context = self._cursor.copy(statement)
+        self._copy = self._copy_context.__enter__()
+
+    def checkpoint(self) -> None:
+        """End the open ``COPY`` so the connection can run other statements; the next record
+        starts a new one."""
+        self._switch(None)
 
     def load(self) -> StageResult:
-        """COPY every spool file into its table; drop duplicate sourcedIds where the read
-        reported them (the last copy read wins)."""
-        for handle in self._files.values():
-            handle.close()
-        with connection.cursor() as cursor:
-            for collection in COLLECTIONS:
-                names = ["sourced_id", "status", "date_last_modified"]
-                names += [name for name, _ in SOURCE_COLUMNS[collection]]
-                text = [n for n, kind in SOURCE_COLUMNS[collection] if kind == "text"]
-                self._copy(
-                    cursor,
-                    self.workspace.src(collection),
-                    names,
-                    ["sourced_id", "status", *text],
-                    self._dir / f"{collection}.csv",
-                )
-            self._copy(
-                cursor,
-                self.workspace.table("src_invalid"),
-                ["collection", "sourced_id", "reasons"],
-                ["collection", "sourced_id", "reasons"],
-                self._dir / "invalid.csv",
+        """Finish the last ``COPY``, store the invalid records, and drop duplicate sourcedIds
+        where the read reported them (the last copy read wins)."""
+        self._switch(None)
+        cursor = self._cursor
+        with cursor.copy(
+            f"COPY {self.workspace.table('src_invalid')} (collection, sourced_id, reasons) "
+            "FROM STDIN"
+        ) as copy:
+            for row in self._invalid:
+                copy.write_row(row)
+        for collection in self.result.duplicated:
+            table = self.workspace.src(collection)
+            cursor.execute(
+                f"DELETE FROM {table} a USING {table} b "  # noqa: S608 - a constant name
+                "WHERE a.sourced_id = b.sourced_id AND a.ctid < b.ctid"
             )
-            for collection in self.result.duplicated:
-                table = self.workspace.src(collection)
-                cursor.execute(
-                    f"DELETE FROM {table} a USING {table} b "  # noqa: S608 - a constant name
-                    "WHERE a.sourced_id = b.sourced_id AND a.ctid < b.ctid"
-                )
         return self.result
-
-    @staticmethod
-    def _copy(cursor: Any, table: str, columns: list[str], not_null: list[str], path: Path) -> None:
-        statement = (
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN "
-            f"WITH (FORMAT csv, FORCE_NOT_NULL ({', '.join(not_null)}))"
-        )
-        with path.open("r", encoding="utf-8") as source, cursor.copy(statement) as copy:
-            while chunk := source.read(_COPY_CHUNK):
-                # PostgreSQL text cannot hold NUL; it has no meaning in roster data anyway.
-                copy.write(chunk.replace("\x00", ""))
-
-    def close(self) -> None:
-        for handle in self._files.values():
-            if not handle.closed:
-                handle.close()
-        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,301 @@
+"""``manage.py benchmark``: DESIGN §8's figures, measured against the sandbox in one run.
+
+The sandbox (simulated Infinite Campus and Canvas) runs in its own process, started with
+``manage.py sandbox serve``; a throwaway district is wired to it, and this process measures:
+
+- ``floor_s``: ``integration.oneroster.benchmark.measure_floor`` — a bare loop paging
+  through and parsing every OneRoster record;
+- ``full_s``: a full provisioning run into the empty Canvas (read, plan, zip, import, commit);
+- ``rerun_s``: the same district again with nothing changed (a nightly delta);
+- ``delta_s``: a delta after the sandbox's "next night" changes to 1 % of students;
+- ``peak_rss_mb``: this process's peak resident memory over all of the above.
+
+Other apps add figures without touching this module: a module ``<app>.benchmarks`` with a
+list ``MEASUREMENTS`` of callables, each taking the ``BenchmarkContext`` (the provisioned
+district, the sandbox's connection info and control endpoints, the figures so far) and
+returning a dict merged into the result. Grade passback fills ``passback_results_per_s``
+and ``passback_rerun_puts`` that way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+#: The figures DESIGN §6 names; extra measurements fill the passback ones.
+RESULT_KEYS = (
+    "students",
+    "floor_s",
+    "full_s",
+    "rerun_s",
+    "delta_s",
+    "peak_rss_mb",
+    "passback_results_per_s",
+    "passback_rerun_puts",
+)
+CONTROL_TIMEOUT = (10.0, 900.0)
+SANDBOX_START_TIMEOUT = 1800.0
+
+
+@dataclass
+class BenchmarkContext:
+    """What an extra measurement gets: the district (provisioned by the time it runs), the
+    sandbox's connection info, its control endpoints, and the figures measured so far."""
+
+    students: int
+    schools: int
+    district: Any
+    sandbox: dict[str, str]
+    results: dict[str, Any]
+    log: Callable[[str], None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def oneroster_control(self, action: str, body: dict[str, Any]) -> Any:
+        """POST to the simulated Infinite Campus's ``/_sandbox/oneroster/<action>``."""
+        return _control(
+            self.sandbox["canvas_url"], "oneroster", action, self.sandbox["client_secret"], body
+        )
+
+    def canvas_control(self, action: str, body: dict[str, Any]) -> Any:
+        """POST to the simulated Canvas's ``/_sandbox/canvas/<action>``."""
+        return _control(
+            self.sandbox["canvas_url"], "canvas", action, self.sandbox["canvas_token"], body
+        )
+
+
+def _control(base_url: str, side: str, action: str, secret: str, body: dict[str, Any]) -> Any:
+    response = requests.post(
+        f"{base_url.rstrip('/')}/_sandbox/{side}/{action}",
+        json=body,
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=CONTROL_TIMEOUT,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
+    """Every installed app's ``benchmarks.MEASUREMENTS``, in ``INSTALLED_APPS`` order."""
+    found: list[Callable[[BenchmarkContext], dict[str, Any]]] = []
+    for config in apps.get_app_configs():
+        name = f"{config.name}.benchmarks"
+        if importlib.util.find_spec(name) is not None:
+            found.extend(getattr(importlib.import_module(name), "MEASUREMENTS", ()))
+    return found
+
+
+class PeakRss:
+    """Samples this process's resident memory in a thread; ``peak_mb`` is the highest."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._process = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 1_048_576
+
+
+def sandbox_start(*, students: int, schools: int, seed: int) -> tuple[subprocess.Popen, dict]:
+    """``manage.py sandbox serve`` in its own process; returns it and its JSON line."""
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "integration.settings.test"}
+    command = [sys.executable, str(manage), "sandbox", "serve", "--students", str(students)]
+    command += ["--schools", str(schools), "--seed", str(seed)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("The sandbox did not start (see its output above).")
+    return process, json.loads(line)
+
+
+def _district_for(info: dict[str, str], *, students: int) -> Any:
+    from tenants.models import District
+
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    return District.objects.create(
+        slug=f"bench-{stamp}",
+        name=f"Benchmark {students:,} students ({stamp})",
+        status=District.Status.PAUSED,  # never picked up by a schedule
+        oneroster_base_url=info["oneroster_url"],
+        oneroster_token_url=info["token_url"],
+        oneroster_client_id=info["client_id"],
+        oneroster_client_secret=info["client_secret"],
+        canvas_base_url=info["canvas_url"],
+        canvas_account_id=info["canvas_account_id"],
+        canvas_token=info["canvas_token"],
+    )
+
+
+def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
+    """One provisioning run in this process, as ``manage.py sync provision`` does it, with
+    clients that may reach the loopback sandbox whatever the deployment settings say."""
+    from integration.canvas.client import CanvasClient
+    from integration.oneroster.client import OneRosterClient, OneRosterConfig
+    from provisioning.locks import district_lock
+    from provisioning.models import SyncRun
+    from provisioning.services.pipeline import sync_run_execute
+    from provisioning.services.runs import sync_run_create
+
+    started = time.perf_counter()
+    run = sync_run_create(
+        district=district, kind=kind, trigger=SyncRun.Trigger.CLI, actor_label="benchmark"
+    )
+    with (
+        OneRosterClient(
+            OneRosterConfig(
+                base_url=district.oneroster_base_url,
+                token_url=district.oneroster_token_url,
+                client_id=district.oneroster_client_id,
+                client_secret=district.oneroster_client_secret,
+                concurrency=district.oneroster_concurrency,
+                allow_private=True,
+            )
+        ) as oneroster,
+        CanvasClient.for_district(district, allow_private=True) as canvas,
+        district_lock(district.pk),
+    ):
+        sync_run_execute(run=run, oneroster=oneroster, canvas=canvas)
+    seconds = time.perf_counter() - started
+    run.refresh_from_db()
+    if run.status != SyncRun.Status.SUCCEEDED:
+        raise RuntimeError(
+            f"{kind} run {run.pk} ended {run.status}: {run.error or run.held_reason}"
+        )
+    log(f"{kind}: {seconds:.1f} s — run {run.pk}, {_changes(run.counts)}")
+    return seconds, run
+
+
+def _changes(counts: dict[str, dict[str, int]]) -> str:
+    return ", ".join(
+        f"{f} +{c['create']} ~{c['update']} -{c['drop']}"
+        for f, c in counts.items()
+        if any(c.values())
+    )
+
+
+def _phases(run: Any) -> dict[str, float]:
+    """Seconds between the run's log lines: where a run spends its time."""
+    lines = list(run.log_lines.order_by("id").values_list("created_at", "message"))
+    phases: dict[str, float] = {}
+    for (at, message), (next_at, _) in itertools.pairwise(lines):
+        phases[message.split(":")[0][:40]] = round((next_at - at).total_seconds(), 2)
+    return phases
+
+
+def _forget(district: Any) -> None:
+    """Drop the throwaway district's mirrors (millions of rows); keep its runs to inspect."""
+    with connection.cursor() as cursor:
+        for table in (
+            "provisioning_canvasrow",
+            "provisioning_rosterenrollment",
+            "provisioning_rosteruser",
+            "provisioning_rosterclass",
+            "provisioning_rostercourse",
+            "provisioning_rostersession",
+            "provisioning_rosterorg",
+        ):
+            cursor.execute(f"DELETE FROM {table} WHERE district_id = %s", [district.pk])  # noqa: S608
+
+
+def benchmark_run(
+    *, students: int, schools: int, seed: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Start a sandbox, measure everything, stop it; return the figures (DESIGN §6 keys
+    first, then details)."""
+    from integration.oneroster.benchmark import measure_floor
+    from integration.oneroster.client import OneRosterConfig
+
+    log(f"Starting the sandbox: {students:,} students, {schools} schools …")
+    started = time.perf_counter()
+    process, info = sandbox_start(students=students, schools=schools, seed=seed)
+    log(f"Sandbox up in {time.perf_counter() - started:.0f} s at {info['canvas_url']}.")
+    results: dict[str, Any] = dict.fromkeys(RESULT_KEYS)
+    results["students"] = students
+    details: dict[str, Any] = {"schools": schools, "seed": seed}
+    district = None
+    try:
+        config = OneRosterConfig(
+            base_url=info["oneroster_url"],
+            token_url=info["token_url"],
+            client_id=info["client_id"],
+            client_secret=info["client_secret"],
+            allow_private=True,
+        )
+        results["floor_s"] = round(measure_floor(config), 2)
+        log(f"floor: {results['floor_s']} s")
+        district = _district_for(info, students=students)
+        with PeakRss() as rss:
+            full_s, full = _timed_sync(district, "full", log)
+            rerun_s, _ = _timed_sync(district, "delta", log)
+            context = BenchmarkContext(
+                students=students,
+                schools=schools,
+                district=district,
+                sandbox=info,
+                results=results,
+                log=log,
+            )
+            changed = context.oneroster_control("mutate", {"fraction": 0.01})["changed"]
+            details["delta_changes"] = {k: len(v) for k, v in changed.items()}
+            delta_s, delta = _timed_sync(district, "delta", log)
+        results.update(
+            full_s=round(full_s, 2),
+            rerun_s=round(rerun_s, 2),
+            delta_s=round(delta_s, 2),
+            peak_rss_mb=round(rss.peak_mb, 1),
+        )
+        details.update(
+            full_vs_floor=round(full_s / results["floor_s"], 3),
+            rerun_vs_full=round(rerun_s / full_s, 3),
+            full_counts=full.counts,
+            delta_counts=delta.counts,
+            full_phases_s=_phases(full),
+        )
+        for measure in extra_measurements():
+            log(f"Extra measurement: {measure.__module__}.{measure.__name__}")
+            results.update(measure(context))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if district is not None:
+            _forget(district)
+    return {**results, "details": details}
