@@ -244,9 +244,16 @@ class RosterRecord(models.Model):
     own timestamp, ``last_seen_at`` when a run last read the record.
     """
 
+    # Bulk table: millions of rows written by set-based SQL with the district's own id, so no
+    # database-level foreign key (its per-row check dominated the commit of a large district).
+    # Deleting a district still deletes these rows (Django's cascade, one DELETE per table).
     # The (district, sourced_id) unique index serves district lookups; no second index.
     district = models.ForeignKey(
-        District, on_delete=models.CASCADE, db_index=False, related_name="+"
+        District,
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     sourced_id = models.CharField(max_length=255)
     date_last_modified = models.DateTimeField(null=True, blank=True)
@@ -364,8 +371,13 @@ class CanvasRow(models.Model):
     and ``row_hash`` their MD5, which planning compares with the projection.
     """
 
+    # A bulk table like the roster mirror: no database-level foreign key (see RosterRecord).
     district = models.ForeignKey(
-        District, on_delete=models.CASCADE, db_index=False, related_name="+"
+        District,
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     file = models.CharField(max_length=16)
     key = models.CharField(max_length=511)

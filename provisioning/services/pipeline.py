@@ -59,7 +59,9 @@ HEARTBEAT_EVERY_SECONDS = 30.0
 #: Heartbeat check frequency while streaming records (a clock read per this many records).
 _HEARTBEAT_STRIDE = 20_000
 
-RUN_NOT_QUEUED = "Run #{run_id} is {status}, not queued; it was already started."
+RUN_PLAN_LOST = (
+    "The run's stored plan or read is gone (a database restore or crash); start a new sync."
+)
 
 
 class TransientUpstreamError(Exception):
@@ -338,10 +340,10 @@ def sync_run_resume(
         attempts=F("attempts") + 1, heartbeat_at=timezone.now()
     )
     run.refresh_from_db(fields=["attempts", "heartbeat_at"])
-    if not Workspace(run.pk).exists():
-        return sync_run_fail(
-            run=run, error="The run's stored plan is gone (database restored?); run a new sync."
-        )
+    ws = Workspace(run.pk)
+    read = {c: n["read"] for c, n in (run.plan_summary or {}).get("source", {}).items()}
+    if not ws.exists() or not ws.source_intact(read):
+        return sync_run_fail(run=run, error=RUN_PLAN_LOST)
     try:
         return sync_run_apply(run=run, heartbeat=heartbeat, client=canvas)
     except SyncRunLost:

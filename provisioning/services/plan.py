@@ -332,19 +332,61 @@ class _Planner:
 
     # --- projection --------------------------------------------------------------------
 
-    def project(self, cursor: Any) -> None:
+    def project(self, cursor: Any, *, send_all: bool) -> None:
+        """Project the roster onto Canvas rows and diff them with the Canvas mirror.
+
+        A full run keeps every row (``keep`` for unchanged ones), so the projection goes
+        straight into ``plan``; otherwise it goes into a scratch table first and only changes
+        reach ``plan``. Either way drops are what the Canvas mirror has beyond the projection.
+        """
         t, eff = self.t, self.eff
         self.run(
             cursor,
-            f"CREATE UNLOGGED TABLE {t('proj')} (file text NOT NULL, key text NOT NULL, "
-            "school text NOT NULL, row text[] NOT NULL, hash text NOT NULL)",
+            f"CREATE TABLE {t('plan')} (file text NOT NULL, key text NOT NULL, "
+            "school text NOT NULL, action text NOT NULL, row text[] NOT NULL, prev_row text[], "
+            "hash text NOT NULL)",
         )
-        for file, select in self._projections(t, eff).items():
+        target = t("plan") if send_all else t("proj")
+        if not send_all:
             self.run(
                 cursor,
-                f"INSERT INTO {t('proj')} SELECT '{file}', p.key, p.school, p.row, "
-                f"md5(p.row::text) FROM ({select}) p",
+                f"CREATE UNLOGGED TABLE {target} (file text NOT NULL, key text NOT NULL, "
+                "school text NOT NULL, row text[] NOT NULL, hash text NOT NULL)",
             )
+        for file, select in self._projections(t, eff).items():
+            projected = f"SELECT p.key, p.school, p.row, md5(p.row::text) AS hash FROM ({select}) p"
+            if send_all:
+                self.run(
+                    cursor,
+                    f"INSERT INTO {target} SELECT '{file}', p.key, p.school, CASE "
+                    "WHEN c.key IS NULL THEN 'create' WHEN c.row_hash = p.hash THEN 'keep' "
+                    f"ELSE 'update' END, p.row, c.row, p.hash FROM ({projected}) p "
+                    "LEFT JOIN provisioning_canvasrow c ON c.district_id = %(district)s "
+                    f"AND c.file = '{file}' AND c.key = p.key",
+                )
+            else:
+                self.run(cursor, f"INSERT INTO {target} SELECT '{file}', p.* FROM ({projected}) p")
+        if not send_all:
+            self.run(
+                cursor,
+                f"INSERT INTO {t('plan')} SELECT p.file, p.key, p.school, CASE "
+                "WHEN c.key IS NULL THEN 'create' ELSE 'update' END, p.row, c.row, p.hash "
+                f"FROM {target} p LEFT JOIN provisioning_canvasrow c "
+                "ON c.district_id = %(district)s AND c.file = p.file AND c.key = p.key "
+                "WHERE c.key IS NULL OR c.row_hash <> p.hash",
+            )
+        self._held(cursor)
+        self.run(
+            cursor,
+            f"INSERT INTO {t('plan')} SELECT c.file, c.key, c.school, 'drop', c.row, c.row, "
+            "c.row_hash FROM provisioning_canvasrow c WHERE c.district_id = %(district)s "
+            f"AND NOT EXISTS (SELECT 1 FROM {target} p WHERE p.file = c.file AND p.key = c.key) "
+            f"AND NOT EXISTS (SELECT 1 FROM {t('held')} h WHERE h.file = c.file AND h.key = c.key)",
+        )
+
+    def _held(self, cursor: Any) -> None:
+        """Objects held back by an error: neither sent nor dropped."""
+        t, eff = self.t, self.eff
         self.run(
             cursor, f"CREATE UNLOGGED TABLE {t('held')} (file text NOT NULL, key text NOT NULL)"
         )
@@ -452,34 +494,6 @@ class _Planner:
             )
         return projections
 
-    # --- plan --------------------------------------------------------------------------
-
-    def diff(self, cursor: Any, *, send_all: bool) -> None:
-        t = self.t
-        self.run(
-            cursor,
-            f"CREATE TABLE {t('plan')} (file text NOT NULL, key text NOT NULL, "
-            "school text NOT NULL, action text NOT NULL, row text[] NOT NULL, prev_row text[], "
-            "hash text NOT NULL)",
-        )
-        changed_only = "" if send_all else "WHERE c.key IS NULL OR c.row_hash <> p.hash"
-        self.run(
-            cursor,
-            f"INSERT INTO {t('plan')} SELECT p.file, p.key, p.school, CASE "
-            "WHEN c.key IS NULL THEN 'create' WHEN c.row_hash = p.hash THEN 'keep' "
-            "ELSE 'update' END, p.row, c.row, p.hash "
-            f"FROM {t('proj')} p LEFT JOIN provisioning_canvasrow c "
-            "ON c.district_id = %(district)s AND c.file = p.file AND c.key = p.key "
-            f"{changed_only}",
-        )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('plan')} SELECT c.file, c.key, c.school, 'drop', c.row, c.row, "
-            "c.row_hash FROM provisioning_canvasrow c WHERE c.district_id = %(district)s "
-            f"AND NOT EXISTS (SELECT 1 FROM {t('proj')} p WHERE p.file = c.file AND p.key = c.key) "
-            f"AND NOT EXISTS (SELECT 1 FROM {t('held')} h WHERE h.file = c.file AND h.key = c.key)",
-        )
-
     def drop_scratch(self, cursor: Any) -> None:
         for name in ("proj", "held", "cand_users", "ok_users", "ok_classes", "ok_sessions", "orgs"):
             cursor.execute(f"DROP TABLE IF EXISTS {self.t(name)}")
@@ -501,8 +515,7 @@ def sync_plan_build(
         # Plans over millions of rows are simple hash joins; JIT compilation only adds time.
         cursor.execute("SET LOCAL jit = off")
         planner.validate(cursor)
-        planner.project(cursor)
-        planner.diff(cursor, send_all=send_all)
+        planner.project(cursor, send_all=send_all)
         school_names = _school_names(cursor, planner)
         planner.drop_scratch(cursor)
         result = _plan_counts(cursor, ws=ws, district=district)

@@ -62,17 +62,28 @@ def _status_expr(district: District, file: CsvFile, index: int) -> sql.Composabl
     return sql.SQL("CASE {} ELSE row[{}] END").format(sql.SQL(" ").join(cases), sql.Literal(index))
 
 
-def _rows_query(ws: Workspace, district: District, file_name: str, phase: str) -> sql.Composed:
-    """``key, part, <csv columns>`` of one file in one phase, in file order."""
+def _rows_query(
+    ws: Workspace, district: District, file_name: str, phase: str, *, ordered: bool = True
+) -> sql.Composed:
+    """``key, part, <csv columns>`` of one file in one phase, in file order if ``ordered``."""
     plan = sql.SQL(ws.table("plan"))
     if file_name == CHANGE_SIS_ID.name:
         # A user whose Canvas user id changed (a switch of the user id source) keeps its
         # Canvas account: Canvas renames the SIS id first, then the users file updates it.
-        return sql.SQL(
+        query = sql.SQL(
             "SELECT key, 1 AS part, prev_row[1], row[1], 'user' FROM {plan} "
-            "WHERE file = 'users' AND action = 'update' AND prev_row[1] <> row[1] "
-            "ORDER BY key, part"
+            "WHERE file = 'users' AND action = 'update' AND prev_row[1] <> row[1]"
         ).format(plan=plan)
+    else:
+        query = _data_rows_query(plan, district, file_name, phase)
+    if not ordered:
+        return query
+    return sql.SQL("SELECT * FROM ({query}) x ORDER BY key, part").format(query=query)
+
+
+def _data_rows_query(
+    plan: sql.Composable, district: District, file_name: str, phase: str
+) -> sql.Composed:
     file = FILES[file_name]
     columns = [
         _status_expr(district, file, i)
@@ -100,7 +111,7 @@ def _rows_query(ws: Workspace, district: District, file_name: str, phase: str) -
             "AND action = 'update' AND (prev_row[1], prev_row[2], prev_row[4]) "
             "IS DISTINCT FROM (row[1], row[2], row[4])"
         ).format(query=query, old_status=old_status, plan=plan)
-    return sql.SQL("SELECT * FROM ({query}) x ORDER BY key, part").format(query=query)
+    return query
 
 
 def _phase_files(phase: str) -> list[CsvFile]:
@@ -120,8 +131,8 @@ def sis_zip_build(*, ws: Workspace, district: District, phase: str, path: Path) 
     ):
         cursor.execute("SET work_mem = '256MB'")
         for file in _phase_files(phase):
+            count = _count(cursor, _rows_query(ws, district, file.name, phase, ordered=False))
             query = _rows_query(ws, district, file.name, phase)
-            count = _count(cursor, query)
             if not count:
                 continue
             columns = sql.SQL(", ").join(

@@ -104,7 +104,12 @@ class Workspace:
             return cursor.fetchone() is not None
 
     def create(self) -> None:
-        """Create the schema and the source tables (replacing leftovers of a dead attempt)."""
+        """Create the schema and the source tables (replacing leftovers of a dead attempt).
+
+        The source tables are unlogged: they take millions of rows per run and are rebuilt
+        by the next read anyway. PostgreSQL empties unlogged tables after a crash, so a held
+        run checks ``source_intact`` before applying; its plan table is logged.
+        """
         statements = [
             f"DROP SCHEMA IF EXISTS {self.schema} CASCADE",
             f"CREATE SCHEMA {self.schema}",
@@ -112,16 +117,27 @@ class Workspace:
         for collection, columns in SOURCE_COLUMNS.items():
             cols = ", ".join(f"{name} {kind}" for name, kind in columns)
             statements.append(
-                f"CREATE TABLE {self.src(collection)} (sourced_id text NOT NULL, "
+                f"CREATE UNLOGGED TABLE {self.src(collection)} (sourced_id text NOT NULL, "
                 f"status text NOT NULL, date_last_modified timestamptz, {cols})"
             )
         statements.append(
-            f"CREATE TABLE {self.table('src_invalid')} "
+            f"CREATE UNLOGGED TABLE {self.table('src_invalid')} "
             "(collection text NOT NULL, sourced_id text NOT NULL, reasons text NOT NULL)"
         )
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
+
+    def source_intact(self, read: dict[str, int]) -> bool:
+        """Whether every collection that was read still has rows (``read``: records read)."""
+        with connection.cursor() as cursor:
+            for collection, count in read.items():
+                if not count:
+                    continue
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.src(collection)})")  # noqa: S608
+                if not cursor.fetchone()[0]:
+                    return False
+        return True
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
