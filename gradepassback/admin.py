@@ -256,6 +256,7 @@ class PassbackCourseAdmin(ReadOnlyAdmin):
         "skipped",
         "failed",
         "deleted",
+        "worker",
         "finished_at",
     )
     list_filter = ("status", "passback_run__run__district")

@@ -195,6 +195,8 @@ class PassbackCourse(models.Model):
     sis_course_id = models.CharField(max_length=255)
     canvas_course_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # host:pid of the process that took the course (fan-out is visible in the console).
+    worker = models.CharField(max_length=100, blank=True)
     # Scores read were those graded since this moment (null: every score).
     graded_since = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -71,6 +73,8 @@ S = SyncRun.Status
 C = PassbackCourse.Status
 #: A busy course proves it is alive this often (run heartbeat and course heartbeat).
 HEARTBEAT_EVERY_SECONDS = 30.0
+#: Who takes a course: recorded on it, so the console shows which machine did what.
+WORKER = f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
 class TransientPassbackError(Exception):
@@ -205,7 +209,7 @@ def passback_course_claim(
         Q(status=C.PENDING) | Q(status=C.RUNNING, heartbeat_at__lt=now - STALE_AFTER),
         pk=course_id,
         passback_run__run__status=S.RUNNING,
-    ).update(status=C.RUNNING, started_at=now, heartbeat_at=now, error="")
+    ).update(status=C.RUNNING, started_at=now, heartbeat_at=now, error="", worker=WORKER)
     if not claimed:
         return None
     return PassbackCourse.objects.select_related("passback_run__run__district").get(pk=course_id)
