@@ -51,9 +51,18 @@ URL_FIELDS = {
     "canvas_base_url": UrlKind.CANVAS_BASE,
 }
 
-#: Settings the beat schedules are built from (provisioning.services.schedules).
+#: Settings the beat schedules are built from (provisioning and gradepassback schedules).
 SCHEDULE_FIELDS = frozenset(
-    {"status", "name", "slug", "timezone", "delta_time", "full_sync_weekday"}
+    {
+        "status",
+        "name",
+        "slug",
+        "timezone",
+        "delta_time",
+        "full_sync_weekday",
+        "passback_schedule",
+        "passback_enabled",
+    }
 )
 
 FIELD_UNKNOWN = "{field} is not a district setting."
@@ -132,9 +141,11 @@ def _credential_dates_default(district: District, values: dict[str, Any]) -> Non
 
 def _schedules_sync(district: District) -> None:
     """Keep the district's beat schedules in step with its settings, in the same transaction."""
+    from gradepassback.services.schedules import passback_schedule_sync
     from provisioning.services.schedules import district_schedule_sync
 
     district_schedule_sync(district)
+    passback_schedule_sync(district=district)
 
 
 @sensitive_variables()
