@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from provisioning.models import SyncRun, SyncRunLog
@@ -186,11 +186,32 @@ def sync_run_heartbeat(*, run: SyncRun) -> None:
     The update is conditional on the run still being live, so it doubles as a fencing check:
     a worker that outlived its lease (and was reaped) stops instead of writing on.
     """
-    updated = SyncRun.objects.filter(pk=run.pk, status__in=(S.RUNNING, S.APPLYING)).update(
-        heartbeat_at=timezone.now()
-    )
-    if not updated:
+    if not _heartbeat_write(run):
         raise SyncRunLost(f"Run #{run.pk} is no longer running; this worker stops.")
+
+
+def _heartbeat_write(run: SyncRun) -> int:
+    """Write the heartbeat; returns how many runs it touched (0 = the run is not live).
+
+    A worker writes on a connection of its own: its main connection may be in the middle of
+    a COPY into the staging tables, and psycopg serialises everything on one connection, so a
+    heartbeat there would wait for the COPY that is waiting for it. Inside an atomic block
+    (a caller's transaction, or a test's) the run row may be uncommitted and invisible to
+    another connection, so there the main connection is used.
+    """
+    values = [timezone.now(), run.pk, S.RUNNING, S.APPLYING]
+    sql = "UPDATE provisioning_syncrun SET heartbeat_at = %s WHERE id = %s AND status IN (%s, %s)"
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(sql, values)
+            return cursor.rowcount
+    side = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with side.cursor() as cursor:
+            cursor.execute(sql, values)
+            return cursor.rowcount
+    finally:
+        side.close()
 
 
 def sync_run_fail(*, run: SyncRun, error: str) -> SyncRun:
