@@ -5,8 +5,8 @@ provisioning delta, which starts at 22:30 by default, has had hours to finish) o
 at ``HOURLY_MINUTE`` past the hour, per ``District.passback_schedule``. It is enabled only
 while the district is active, passback is on and the schedule is not ``off``. A run that
 finds another run active is skipped (one run per district). The passback reaper runs every
-five minutes. ``passback_schedule_sync`` is idempotent; ``gradepassback.apps`` calls it
-whenever a district is saved.
+five minutes. ``passback_schedule_sync`` is idempotent; the tenants services call it
+after every settings change, in the same transaction.
 """
 
 from __future__ import annotations

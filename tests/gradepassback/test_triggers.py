@@ -176,6 +176,7 @@ def test_schedule_follows_the_district_settings(db):
     district = District.objects.create(
         slug="sched", name="Sched", timezone="America/Denver", status=District.Status.ACTIVE
     )
+    passback_schedule_sync(district=district)
     task = PeriodicTask.objects.get(name=passback_task_name(district))
     assert task.task == "gradepassback.scheduled_passback"
     assert json.loads(task.args) == [district.pk]
@@ -184,18 +185,35 @@ def test_schedule_follows_the_district_settings(db):
     assert not task.enabled  # passback is off by default
     district.passback_enabled = True
     district.passback_schedule = District.PassbackSchedule.HOURLY
-    district.save()
+    passback_schedule_sync(district=district)
     task.refresh_from_db()
     assert task.enabled
     assert (task.crontab.minute, task.crontab.hour) == ("45", "*")
     district.passback_schedule = District.PassbackSchedule.OFF
-    district.save(update_fields=["passback_schedule"])
+    passback_schedule_sync(district=district)
     task.refresh_from_db()
     assert not task.enabled
     assert PeriodicTask.objects.filter(name=REAPER_NAME, enabled=True).exists()
     # Idempotent.
     passback_schedule_sync(district=district)
+    passback_schedule_sync(district=district)
     assert PeriodicTask.objects.filter(name=passback_task_name(district)).count() == 1
+
+
+def test_changing_district_settings_keeps_the_schedule_in_step(db):
+    from tenants.services import district_create, district_update
+
+    district = district_create(actor=None, actor_label="t", slug="svc", name="Svc")
+    task = PeriodicTask.objects.get(name=passback_task_name(district))
+    assert not task.enabled
+    district_update(
+        district=district,
+        actor=None,
+        actor_label="t",
+        changes={"status": District.Status.ACTIVE, "passback_enabled": True},
+    )
+    task.refresh_from_db()
+    assert task.enabled
 
 
 def test_scheduled_task_queues_a_run_or_skips(provisioned):
