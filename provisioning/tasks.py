@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from celery import shared_task
@@ -19,6 +18,8 @@ from provisioning.models import SyncRun
 
 if TYPE_CHECKING:
     from redis.lock import Lock
+
+    from provisioning.services.runs import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ def _retry_countdown(retries: int) -> float:
     return base / 2 + random.uniform(0, base / 2)  # noqa: S311 - jitter, not security
 
 
-def _heartbeat(run: SyncRun, lock: Lock) -> Callable[[], None]:
+def _heartbeat(run: SyncRun, lock: Lock) -> Heartbeat:
     """The run's heartbeat, also extending the district lock this worker holds."""
     from provisioning.locks import LOCK_TIMEOUT_SECONDS
-    from provisioning.services.pipeline import Heartbeat
+    from provisioning.services.runs import Heartbeat
 
     return Heartbeat(run, extend=lambda: lock.extend(LOCK_TIMEOUT_SECONDS, replace_ttl=True))
 

@@ -1,10 +1,17 @@
 """Apply a stored plan: zip it, import it into Canvas, and commit the mirrors if accepted.
 
-The mirrors change in one transaction, and only after Canvas reported the import accepted
-(``imported`` or ``imported_with_messages``). A failed, aborted or timed-out import leaves
-both mirrors as they were, so the next run plans — and sends — the same changes again.
-Rows Canvas reported a message for are not committed either: they are re-sent next run,
-and their messages become conflicts on the objects they came from.
+The mirrors change in one transaction that commits only after Canvas reported the import
+accepted (``imported`` or ``imported_with_messages``), together with the run's final
+status. The transaction opens when the import is created and the mirror writes run while
+Canvas works on the import (the large district's commit costs about as long as Canvas's
+import, so they overlap instead of adding up). A failed, aborted or timed-out import, or a
+worker that dies while waiting, rolls it back: both mirrors stay as they were and the next
+run plans and sends the same changes again. Rows Canvas reported a message for are put
+back as they were before the commit, so they are sent again; their messages become
+conflicts on the objects they came from.
+
+Progress that people and the reaper must see while the transaction is open (the import's
+id and state, log lines, heartbeats) goes through ``RunProgress``, on a second connection.
 """
 
 # Table names are constants or derived from an integer run id; values are bound parameters.
@@ -15,13 +22,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from integration.canvas.errors import ImportAlreadyRunning
 from integration.canvas.types import SisImport, SisImportError, SisImportParams
@@ -30,7 +37,7 @@ from provisioning import conf
 from provisioning.mapping import CHANGE_SIS_ID, FILES
 from provisioning.models import Conflict, SyncRun, SyncRunLog
 from provisioning.services.conflicts import conflicts_record_canvas
-from provisioning.services.runs import sync_run_log, sync_run_transition
+from provisioning.services.runs import Heartbeat, sync_run_log, sync_run_transition
 from provisioning.services.sis_zip import (
     MAIN,
     RETIRE,
@@ -53,6 +60,62 @@ IMPORT_FAILED = "Canvas did not accept the SIS import {import_id}: {state}."
 IMPORT_BUSY = "Canvas kept another SIS import running for {seconds:.0f} s; nothing was sent."
 
 
+class ImportRejected(UpstreamError):
+    """Canvas ended the import failed or aborted; nothing was committed."""
+
+
+class RunProgress:
+    """Writes to a run that must show, and stay, while its apply transaction is open.
+
+    Outside a transaction (workers, commands) they use a second connection in autocommit, so
+    the console and the reaper see them and a rollback keeps them. Inside an outer
+    transaction (tests) there is nothing to hide them from, and they use the main one.
+    """
+
+    def __init__(self, run: SyncRun, heartbeat: Heartbeat) -> None:
+        self.run = run
+        self.heartbeat = heartbeat
+        self.side: Any = None
+
+    def __enter__(self) -> RunProgress:
+        if not connection.in_atomic_block:
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+            self.heartbeat.side = self.side
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.heartbeat.side = None
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+    def update(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            setattr(self.run, name, value)
+        if self.side is None:
+            SyncRun.objects.filter(pk=self.run.pk).update(**fields)
+            return
+        assignments = ", ".join(f"{name} = %s" for name in fields)
+        values = [Jsonb(v) if isinstance(v, list | dict) else v for v in fields.values()]
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE provisioning_syncrun SET {assignments} WHERE id = %s",
+                [*values, self.run.pk],
+            )
+
+    def log(self, message: str, level: str = SyncRunLog.Level.INFO) -> None:
+        if self.side is None:
+            sync_run_log(run=self.run, message=message, level=level)
+            return
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO provisioning_syncrunlog (run_id, created_at, level, message) "
+                "VALUES (%s, %s, %s, %s)",
+                [self.run.pk, timezone.now(), level, message],
+            )
+        logger.info("run %s: %s", self.run.pk, message)
+
+
 @dataclass
 class ImportOutcome:
     """One Canvas import of one phase: its final state and the rows it complained about."""
@@ -66,48 +129,46 @@ class ImportOutcome:
         return self.sis_import.accepted
 
 
-def _wait_until_idle(client: CanvasClient, account_id: str, heartbeat: Callable[[], None]) -> None:
-    """Canvas runs one import per account; wait (bounded) for someone else's to finish."""
+# --- Canvas ---------------------------------------------------------------------------------
+
+
+def _import_start(
+    *, progress: RunProgress, client: CanvasClient, phase: str, zip_path: Path
+) -> SisImport:
+    """Wait (bounded) until Canvas runs no other import on the account, then create ours."""
+    account_id = progress.run.district.canvas_account_id
     budget = conf.canvas_busy_wait()
     started = time.monotonic()
-    while client.sis_imports_running(account_id):
+    while running := client.sis_imports_running(account_id):
         if time.monotonic() - started > budget:
-            raise ImportAlreadyRunning(
-                IMPORT_BUSY.format(seconds=budget),
-                running=tuple(client.sis_imports_running(account_id)),
-            )
-        heartbeat()
+            raise ImportAlreadyRunning(IMPORT_BUSY.format(seconds=budget), running=tuple(running))
+        progress.heartbeat()
         time.sleep(conf.import_poll_max())
-
-
-def _canvas_import(
-    *,
-    run: SyncRun,
-    ws: Workspace,
-    client: CanvasClient,
-    phase: str,
-    zip_path: Path,
-    heartbeat: Callable[[], None],
-) -> ImportOutcome:
-    district = run.district
-    account_id = district.canvas_account_id
-    _wait_until_idle(client, account_id, heartbeat)
     created = client.sis_import_create(account_id, zip_path=zip_path, params=SisImportParams())
-    SyncRun.objects.filter(pk=run.pk).update(
-        canvas_import_id=str(created.id), canvas_import_state=created.workflow_state
-    )
-    sync_run_log(run=run, message=f"Canvas SIS import {created.id} created ({phase}).")
+    progress.update(canvas_import_id=str(created.id), canvas_import_state=created.workflow_state)
+    progress.log(f"Canvas SIS import {created.id} created ({phase}).")
+    return created
 
-    def progress(current: SisImport) -> None:
-        SyncRun.objects.filter(pk=run.pk).update(canvas_import_state=current.workflow_state)
-        heartbeat()
+
+def _import_finish(
+    *, progress: RunProgress, ws: Workspace, client: CanvasClient, phase: str, created: SisImport
+) -> ImportOutcome:
+    """Poll the import to a terminal state; read its row messages."""
+    run = progress.run
+    account_id = run.district.canvas_account_id
+
+    def on_progress(current: SisImport) -> None:
+        if current.workflow_state != run.canvas_import_state:
+            progress.update(canvas_import_state=current.workflow_state)
+        progress.heartbeat()
 
     final = client.sis_import_wait(
         account_id,
         created.id,
         timeout=conf.import_timeout(),
+        poll_initial=min(1.0, conf.import_poll_max()),
         poll_max=conf.import_poll_max(),
-        on_progress=progress,
+        on_progress=on_progress,
     )
     outcome = ImportOutcome(sis_import=final)
     if final.error_count or final.warning_count or final.workflow_state.endswith("messages"):
@@ -119,16 +180,14 @@ def _canvas_import(
             messages=list(client.sis_import_errors(account_id, created.id)),
         )
     messages = [list(pair) for pair in (*final.processing_errors, *final.processing_warnings)]
-    SyncRun.objects.filter(pk=run.pk).update(
+    progress.update(
         canvas_import_state=final.workflow_state,
         canvas_messages=[*run.canvas_messages, *messages][:200],
     )
-    run.canvas_messages = [*run.canvas_messages, *messages][:200]
-    sync_run_log(
-        run=run,
-        message=f"Canvas SIS import {final.id}: {final.workflow_state}, "
+    progress.log(
+        f"Canvas SIS import {final.id}: {final.workflow_state}, "
         f"{final.error_count} errors, {final.warning_count} warnings.",
-        level=SyncRunLog.Level.INFO if final.accepted else SyncRunLog.Level.ERROR,
+        SyncRunLog.Level.INFO if final.accepted else SyncRunLog.Level.ERROR,
     )
     return outcome
 
@@ -173,48 +232,47 @@ def _map_row_messages(
             )
 
 
-def mirrors_commit(
-    *, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]], retired: bool
-) -> None:
-    """Write both mirrors from the plan and the staged read, in the caller's transaction.
+# --- mirrors ----------------------------------------------------------------------------------
 
-    ``rejected`` (file, key) rows Canvas complained about stay as they were, so the next
-    run sends them again; term drops leave the Canvas mirror only if ``retired``.
+
+def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
+    """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction.
+
+    The Canvas mirror takes the plan's creates and updates and loses its drops; the roster
+    mirror takes the staged read (replacing a collection that was read completely in full,
+    overlaying it otherwise). ``mirrors_unsend`` and ``mirrors_keep_terms`` correct it for
+    what Canvas did not take.
     """
     district_id = run.district_id
     now = timezone.now()
+    plan = ws.table("plan")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        rejected_table = ws.table("rejected")
-        cursor.execute(f"CREATE TABLE {rejected_table} (file text, key text)")
-        cursor.executemany(f"INSERT INTO {rejected_table} VALUES (%s, %s)", sorted(rejected))
-        plan = ws.table("plan")
-        # Drops leave the Canvas mirror (term retirements only if their import went through).
         cursor.execute(
             f"DELETE FROM provisioning_canvasrow c USING {plan} p "
-            "WHERE c.district_id = %s AND p.action = 'drop' AND c.file = p.file "
-            "AND c.key = p.key AND (p.file <> 'terms' OR %s)",
-            [district_id, retired],
+            "WHERE c.district_id = %s AND p.action = 'drop' AND c.file = p.file AND c.key = p.key",
+            [district_id],
         )
+        # Planned as creates, so absent from the Canvas mirror: one active run per district.
         cursor.execute(
             "INSERT INTO provisioning_canvasrow (district_id, file, key, school, row, row_hash, "
-            f"sent_at) SELECT %s, p.file, p.key, p.school, p.row, p.hash, %s FROM {plan} p "
-            "WHERE p.action IN ('create', 'update') AND NOT EXISTS "
-            f"(SELECT 1 FROM {rejected_table} r WHERE r.file = p.file AND r.key = p.key) "
-            "ON CONFLICT ON CONSTRAINT canvasrow_one_per_object DO UPDATE SET "
-            "school = EXCLUDED.school, row = EXCLUDED.row, row_hash = EXCLUDED.row_hash, "
-            "sent_at = EXCLUDED.sent_at",
+            f"sent_at) SELECT %s, file, key, school, row, hash, %s FROM {plan} "
+            "WHERE action = 'create'",
             [district_id, now],
+        )
+        cursor.execute(
+            "UPDATE provisioning_canvasrow c SET school = p.school, row = p.row, "
+            f"row_hash = p.hash, sent_at = %s FROM {plan} p WHERE c.district_id = %s "
+            "AND p.action = 'update' AND c.file = p.file AND c.key = p.key",
+            [now, district_id],
         )
         replaced = set(run.plan_summary.get("replaced", []))
         for collection in COLLECTIONS:
-            _commit_roster(
-                cursor, ws, collection, district_id, now, replaced=collection in replaced
-            )
+            _write_roster(cursor, ws, collection, district_id, now, replaced=collection in replaced)
 
 
-def _commit_roster(
-    cursor: object, ws: Workspace, collection: str, district_id: int, now: object, *, replaced: bool
+def _write_roster(
+    cursor: Any, ws: Workspace, collection: str, district_id: int, now: object, *, replaced: bool
 ) -> None:
     table, src = MIRROR_TABLES[collection], ws.src(collection)
     if replaced:
@@ -241,6 +299,44 @@ def _commit_roster(
     )
 
 
+def mirrors_unsend(*, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]]) -> None:
+    """Put rows Canvas complained about back as they were, so the next run sends them again.
+
+    A refused drop stays dropped: the object is as Canvas left it, the conflict says why,
+    and sending the drop every night would not change Canvas's answer.
+    """
+    if not rejected:
+        return
+    plan, table = ws.table("plan"), ws.table("rejected")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {table} (file text, key text)")
+        cursor.executemany(f"INSERT INTO {table} VALUES (%s, %s)", sorted(rejected))
+        cursor.execute(
+            f"DELETE FROM provisioning_canvasrow c USING {plan} p, {table} r "
+            "WHERE c.district_id = %s AND p.action = 'create' AND r.file = p.file "
+            "AND r.key = p.key AND c.file = p.file AND c.key = p.key",
+            [run.district_id],
+        )
+        cursor.execute(
+            "UPDATE provisioning_canvasrow c "
+            "SET row = p.prev_row, row_hash = md5(p.prev_row::text) "
+            f"FROM {plan} p, {table} r WHERE c.district_id = %s AND p.action = 'update' "
+            "AND r.file = p.file AND r.key = p.key AND c.file = p.file AND c.key = p.key",
+            [run.district_id],
+        )
+
+
+def mirrors_keep_terms(*, run: SyncRun, ws: Workspace) -> None:
+    """Canvas did not retire the old terms: keep them in the Canvas mirror, to retry."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO provisioning_canvasrow (district_id, file, key, school, row, row_hash, "
+            f"sent_at) SELECT %s, file, key, school, row, hash, %s FROM {ws.table('plan')} "
+            "WHERE file = 'terms' AND action = 'drop'",
+            [run.district_id, timezone.now()],
+        )
+
+
 def _has_rows(ws: Workspace, file: str, action: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -250,13 +346,16 @@ def _has_rows(ws: Workspace, file: str, action: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+# --- runs -------------------------------------------------------------------------------------
+
+
 def sync_run_apply(
-    *, run: SyncRun, heartbeat: Callable[[], None], client: CanvasClient | None = None
+    *, run: SyncRun, heartbeat: Heartbeat, client: CanvasClient | None = None
 ) -> SyncRun:
     """Send an ``applying`` run's stored plan to Canvas and finish the run.
 
-    Ends ``succeeded`` (mirrors committed) or ``failed`` (mirrors untouched). Upstream errors
-    propagate after the run is failed; the workspace is dropped either way.
+    Ends ``succeeded`` (mirrors committed) or raises (mirrors untouched; the caller fails
+    the run). The workspace is dropped on success.
     """
     from integration.canvas.client import CanvasClient
 
@@ -269,22 +368,26 @@ def sync_run_apply(
             manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=main_zip)
             sync_run_log(run=run, message=f"Zip built: {manifest.rows or 'no rows'}.")
             heartbeat()
-            main = _canvas_import(
-                run=run, ws=ws, client=client, phase=MAIN, zip_path=main_zip, heartbeat=heartbeat
-            )
-            if not main.accepted:
-                raise ImportRejected(
-                    IMPORT_FAILED.format(
-                        import_id=main.sis_import.id, state=main.sis_import.workflow_state
-                    )
+            with RunProgress(run, heartbeat) as progress, transaction.atomic():
+                created = _import_start(
+                    progress=progress, client=client, phase=MAIN, zip_path=main_zip
                 )
-            retired = _retire_terms(
-                run=run, ws=ws, client=client, tmp=Path(tmp), heartbeat=heartbeat
-            )
-        with transaction.atomic():
-            mirrors_commit(run=run, ws=ws, rejected=main.rejected, retired=retired)
-            conflicts_record_canvas(run=run, ws=ws, found=main.found)
-            sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
+                mirrors_write(run=run, ws=ws)
+                progress.log("Mirror written, waiting for Canvas to accept the import.")
+                main = _import_finish(
+                    progress=progress, ws=ws, client=client, phase=MAIN, created=created
+                )
+                if not main.accepted:
+                    raise ImportRejected(
+                        IMPORT_FAILED.format(
+                            import_id=created.id, state=main.sis_import.workflow_state
+                        )
+                    )
+                mirrors_unsend(run=run, ws=ws, rejected=main.rejected)
+                if not _retire_terms(progress=progress, ws=ws, client=client, tmp=Path(tmp)):
+                    mirrors_keep_terms(run=run, ws=ws)
+                conflicts_record_canvas(run=run, ws=ws, found=main.found)
+                sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
         sync_run_log(run=run, message="Mirror committed; run succeeded.")
     finally:
         if owns_client:
@@ -297,33 +400,25 @@ def sync_run_commit_unchanged(*, run: SyncRun) -> SyncRun:
     """An ``applying`` run with nothing to send: commit what was read without an import."""
     ws = Workspace(run.pk)
     with transaction.atomic():
-        mirrors_commit(run=run, ws=ws, rejected=set(), retired=True)
+        mirrors_write(run=run, ws=ws)
         sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
     sync_run_log(run=run, message="Nothing to send; mirror refreshed; run succeeded.")
     ws.drop()
     return run
 
 
-def _retire_terms(
-    *, run: SyncRun, ws: Workspace, client: CanvasClient, tmp: Path, heartbeat: Callable[[], None]
-) -> bool:
+def _retire_terms(*, progress: RunProgress, ws: Workspace, client: CanvasClient, tmp: Path) -> bool:
     """Send term retirements after the main import; True if there were none or they went in."""
     if not _has_rows(ws, "terms", "drop"):
         return True
     retire_zip = tmp / "retire.zip"
-    sis_zip_build(ws=ws, district=run.district, phase=RETIRE, path=retire_zip)
-    outcome = _canvas_import(
-        run=run, ws=ws, client=client, phase=RETIRE, zip_path=retire_zip, heartbeat=heartbeat
-    )
+    sis_zip_build(ws=ws, district=progress.run.district, phase=RETIRE, path=retire_zip)
+    created = _import_start(progress=progress, client=client, phase=RETIRE, zip_path=retire_zip)
+    outcome = _import_finish(progress=progress, ws=ws, client=client, phase=RETIRE, created=created)
     if not outcome.accepted or outcome.rejected:
-        sync_run_log(
-            run=run,
-            message="Canvas did not retire every old term; they are retried next run.",
-            level=SyncRunLog.Level.WARNING,
+        progress.log(
+            "Canvas did not retire every old term; they are retried next run.",
+            SyncRunLog.Level.WARNING,
         )
         return False
     return True
-
-
-class ImportRejected(UpstreamError):
-    """Canvas ended the import failed or aborted; nothing was committed."""

@@ -35,11 +35,12 @@ from provisioning.services.apply import sync_run_apply, sync_run_commit_unchange
 from provisioning.services.conflicts import conflicts_record_plan, conflicts_record_reads
 from provisioning.services.plan import PlanResult, sync_plan_build
 from provisioning.services.runs import (
+    HEARTBEAT_EVERY_SECONDS,
     MAX_ATTEMPTS,
     RUN_TOO_MANY_ATTEMPTS,
+    Heartbeat,
     SyncRunLost,
     sync_run_fail,
-    sync_run_heartbeat,
     sync_run_log,
     sync_run_transition,
 )
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 S = SyncRun.Status
-#: How often a busy run proves it is alive (and extends its lock).
-HEARTBEAT_EVERY_SECONDS = 30.0
 #: Heartbeat check frequency while streaming records (a clock read per this many records).
 _HEARTBEAT_STRIDE = 20_000
 
@@ -73,25 +72,6 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, UpstreamTimeout | UpstreamUnreachable | UpstreamRateLimited):
         return True
     return isinstance(error, UpstreamServerError) and (error.status or 0) >= 500
-
-
-class Heartbeat:
-    """Throttled liveness signal: updates the run's heartbeat (a fencing check too) and
-    calls ``extend`` (the task's lock extension) at most every ``HEARTBEAT_EVERY_SECONDS``."""
-
-    def __init__(self, run: SyncRun, *, extend: Callable[[], object] | None = None) -> None:
-        self.run = run
-        self.extend = extend
-        self._last = 0.0
-
-    def __call__(self) -> None:
-        now = time.monotonic()
-        if now - self._last < HEARTBEAT_EVERY_SECONDS:
-            return
-        self._last = now
-        sync_run_heartbeat(run=self.run)
-        if self.extend is not None:
-            self.extend()
 
 
 def delta_since(district_id: int) -> dt.datetime | None:
@@ -168,7 +148,7 @@ def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, ob
 def sync_run_execute(
     *,
     run: SyncRun,
-    heartbeat: Callable[[], None] | None = None,
+    heartbeat: Heartbeat | None = None,
     retry_transient: bool = False,
     oneroster: OneRosterClient | None = None,
     canvas: CanvasClient | None = None,
@@ -258,7 +238,7 @@ def _plan_and_continue(
     run: SyncRun,
     ws: Workspace,
     stage: StageResult,
-    heartbeat: Callable[[], None],
+    heartbeat: Heartbeat,
     canvas: CanvasClient | None,
 ) -> SyncRun:
     district = run.district
@@ -328,7 +308,7 @@ def _finish_dry_run(*, run: SyncRun, ws: Workspace, trips: list[str]) -> SyncRun
 
 
 def sync_run_resume(
-    *, run: SyncRun, heartbeat: Callable[[], None] | None = None, canvas: CanvasClient | None = None
+    *, run: SyncRun, heartbeat: Heartbeat | None = None, canvas: CanvasClient | None = None
 ) -> SyncRun:
     """Apply an ``applying`` run's stored plan (approved, or interrupted mid-apply); fail it if
     its plan is gone. Re-applying is safe: the same rows go to Canvas again and the mirrors

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from provisioning.models import SyncRun, SyncRunLog
@@ -47,6 +49,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STALE_AFTER = dt.timedelta(minutes=15)
 #: A queued run older than this has probably lost its task message; the reaper re-sends it.
 QUEUED_RESEND_AFTER = dt.timedelta(minutes=10)
+#: How often a busy run proves it is alive (and extends its lock).
+HEARTBEAT_EVERY_SECONDS = 30.0
 #: A run that keeps killing its worker (e.g. out of memory) stops being retried.
 MAX_ATTEMPTS = 3
 
@@ -180,38 +184,49 @@ def sync_run_log(*, run: SyncRun, message: str, level: str = SyncRunLog.Level.IN
     )
 
 
-def sync_run_heartbeat(*, run: SyncRun) -> None:
+def sync_run_heartbeat(*, run: SyncRun, using: Any = None) -> None:
     """Record that a worker still holds ``run``; raise ``SyncRunLost`` if it no longer can.
 
     The update is conditional on the run still being live, so it doubles as a fencing check:
-    a worker that outlived its lease (and was reaped) stops instead of writing on.
+    a worker that outlived its lease (and was reaped) stops instead of writing on. ``using``
+    is a second database connection, for heartbeats while a transaction is open on the
+    main one (``provisioning.services.apply.RunProgress``).
     """
-    if not _heartbeat_write(run):
+    if using is None:
+        updated = SyncRun.objects.filter(pk=run.pk, status__in=(S.RUNNING, S.APPLYING)).update(
+            heartbeat_at=timezone.now()
+        )
+    else:
+        with using.cursor() as cursor:
+            cursor.execute(
+                "UPDATE provisioning_syncrun SET heartbeat_at = %s "
+                "WHERE id = %s AND status IN ('running', 'applying')",
+                [timezone.now(), run.pk],
+            )
+            updated = cursor.rowcount
+    if not updated:
         raise SyncRunLost(f"Run #{run.pk} is no longer running; this worker stops.")
 
 
-def _heartbeat_write(run: SyncRun) -> int:
-    """Write the heartbeat; returns how many runs it touched (0 = the run is not live).
+class Heartbeat:
+    """Throttled liveness signal of the worker holding a run: updates the run's heartbeat
+    (a fencing check too) and calls ``extend`` (the task's lock extension), at most every
+    ``HEARTBEAT_EVERY_SECONDS``. ``side``, when set, is the connection to write it with."""
 
-    A worker writes on a connection of its own: its main connection may be in the middle of
-    a COPY into the staging tables, and psycopg serialises everything on one connection, so a
-    heartbeat there would wait for the COPY that is waiting for it. Inside an atomic block
-    (a caller's transaction, or a test's) the run row may be uncommitted and invisible to
-    another connection, so there the main connection is used.
-    """
-    values = [timezone.now(), run.pk, S.RUNNING, S.APPLYING]
-    sql = "UPDATE provisioning_syncrun SET heartbeat_at = %s WHERE id = %s AND status IN (%s, %s)"
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute(sql, values)
-            return cursor.rowcount
-    side = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        with side.cursor() as cursor:
-            cursor.execute(sql, values)
-            return cursor.rowcount
-    finally:
-        side.close()
+    def __init__(self, run: SyncRun, *, extend: Callable[[], object] | None = None) -> None:
+        self.run = run
+        self.extend = extend
+        self.side: Any = None
+        self._last = 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._last < HEARTBEAT_EVERY_SECONDS:
+            return
+        self._last = now
+        sync_run_heartbeat(run=self.run, using=self.side)
+        if self.extend is not None:
+            self.extend()
 
 
 def sync_run_fail(*, run: SyncRun, error: str) -> SyncRun:

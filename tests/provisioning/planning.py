@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 
 from provisioning.models import SyncRun
-from provisioning.services.apply import mirrors_commit
+from provisioning.services.apply import mirrors_write
 from provisioning.services.plan import PlanResult, sync_plan_build
 from provisioning.services.stage import RosterStager
 from provisioning.services.workspace import Workspace
@@ -53,5 +53,5 @@ def plan_rows(ws: Workspace, file: str | None = None) -> list[tuple[str, str, st
 def commit(run: SyncRun, ws: Workspace) -> None:
     """What an accepted import does: both mirrors take the plan and the read."""
     with transaction.atomic():
-        mirrors_commit(run=run, ws=ws, rejected=set(), retired=True)
+        mirrors_write(run=run, ws=ws)
     ws.drop()

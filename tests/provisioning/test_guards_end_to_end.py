@@ -117,3 +117,57 @@ def test_switching_term_mode_is_a_planned_change_behind_a_guard(sandbox, provisi
     # The old term is retired once no course uses it any more.
     assert term_state(sandbox, old_term) == "deleted"
     assert not CanvasRow.objects.filter(district=district, file="terms", key=old_row.key).exists()
+
+
+def test_rows_canvas_refuses_are_sent_again_until_they_go_in(sandbox, sandbox_district):
+    """A login already taken in Canvas by someone else: Canvas skips that user's row; it
+    becomes a conflict, stays out of the Canvas mirror and goes out again next run."""
+    from provisioning.models import Conflict
+    from sandbox.oneroster.generator import STUDENT
+
+    generated = sandbox.generated
+    index = next(i for i in range(len(generated.user_pid)) if generated.user_role[i] == STUDENT)
+    student, login = generated.user_sourced_id(index), generated.username(index)
+    squatter = sandbox.canvas.add_user("someone-else", login, "Manual Account")
+
+    first = sync(sandbox_district)
+    assert first.status == S.SUCCEEDED, first.error
+    assert last_import(sandbox).workflow_state == "imported_with_messages"
+    conflict = Conflict.objects.get(
+        district=sandbox_district, object_type="user", sourced_id=student
+    )
+    assert conflict.kind in ("canvas_warning", "canvas_error")
+    assert "users.csv row" in conflict.detail
+    assert not CanvasRow.objects.filter(
+        district=sandbox_district, file="users", key=student
+    ).exists()
+
+    with sandbox.canvas.lock:
+        del sandbox.canvas.logins[login.lower()]
+        squatter.login_id = "someone-else-renamed"
+        sandbox.canvas.logins[squatter.login_id] = squatter
+    second = sync(sandbox_district)
+    assert second.status == S.SUCCEEDED, second.error
+    assert second.counts["users"]["create"] >= 1
+    assert CanvasRow.objects.filter(district=sandbox_district, file="users", key=student).exists()
+    conflict.refresh_from_db()
+    assert conflict.closed_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejected_import_rolls_back_the_mirror_but_keeps_the_run_story(sandbox, fast_imports):
+    """Outside a test transaction the apply transaction is real: its speculative mirror
+    writes roll back, while progress written on the side connection stays."""
+    from tests.provisioning.conftest import district_for
+
+    district = district_for(sandbox)
+    assert sync(district).status == S.SUCCEEDED
+    rows_before = CanvasRow.objects.filter(district=district).count()
+    sandbox.oneroster.mutate(adds=2)
+    sandbox.canvas.runner.fail_next()
+    failed = sync(district)
+    assert failed.status == S.FAILED
+    assert failed.canvas_import_id  # written on the side connection, kept through rollback
+    assert failed.log_lines.filter(message__startswith="Canvas SIS import").count() == 2
+    assert CanvasRow.objects.filter(district=district).count() == rows_before
+    assert sync(district).counts["users"]["create"] == 2
