@@ -5,8 +5,8 @@ breaks the 1.1 rules (required fields, exact enumeration spellings, GUIDRef shap
 comes back as ``InvalidRecord`` with every reason found, so one bad row never stops a
 stream. Lenient where real providers differ (recommendations of the 1.1 reference):
 booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list, GUIDRef
-``href`` may be missing, ``scoreDate`` may carry a time, ``date-time`` without an offset is
-read as UTC.
+``href`` is ignored (records keep sourcedIds only; writers omit it), ``scoreDate`` may carry
+a time, ``date-time`` without an offset is read as UTC.
 
 This is the hot path of a full read (millions of enrollments), hence the plain,
 branch-light code and the small timestamp cache.
@@ -214,9 +214,6 @@ def _ref(
             errors.append(f"{name}.type {kind!r} cannot be a {name} reference")
         else:
             errors.append(f"{name}.type {str(kind)[:40]!r} is not a GUIDRef type")
-    href = value.get("href")
-    if href is not None and type(href) is not str:
-        errors.append(f"{name}.href must be a string")
     return sourced_id
 
 
@@ -532,13 +529,7 @@ def _fast_ref(ref: Any, kinds: frozenset[str]) -> str | None:
         return None
     sid = ref.get("sourcedId")
     kind = ref.get("type")
-    href = ref.get("href")
-    if (
-        type(sid) is str
-        and sid
-        and (kind is None or (type(kind) is str and kind in kinds))
-        and (href is None or type(href) is str)
-    ):
+    if type(sid) is str and sid and (kind is None or (type(kind) is str and kind in kinds)):
         return sid
     return None
 
@@ -622,10 +613,6 @@ def _fast_enrollment(o: dict) -> Enrollment | None:
     kind = school_ref.get("type")
     if kind is not None and kind not in _ORG_REF:
         return None
-    for ref in (user_ref, class_ref, school_ref):
-        href = ref.get("href")
-        if href is not None and type(href) is not str:
-            return None
     stamp = o["dateLastModified"]
     modified = _TS_CACHE.get(stamp) if type(stamp) is str else None
     if modified is None:
@@ -677,62 +664,64 @@ def _fast_user_ids(value: Any) -> tuple[tuple[str, str], ...] | None:
 
 
 def _fast_user(o: dict) -> User | None:
-    base = _fast_base(o)
-    role = o.get("role")
-    username = o.get("username")
-    given = o.get("givenName")
-    family = o.get("familyName")
+    # Inlined like _fast_enrollment: half a million users in a large district.
+    sid = o["sourcedId"]
+    status = o["status"]
+    role = o["role"]
+    username = o["username"]
+    given = o["givenName"]
+    family = o["familyName"]
     enabled = o.get("enabledUser", True)
-    if (
-        base is None
-        or type(role) is not str
-        or role not in ROLES
-        or type(username) is not str
-        or not username
-        or type(given) is not str
-        or not given
-        or type(family) is not str
-        or not family
-        or type(enabled) is not bool
+    if not (
+        type(sid) is str
+        and sid
+        and status in STATUSES
+        and role in ROLES
+        and type(username) is str
+        and username
+        and type(given) is str
+        and given
+        and type(family) is str
+        and family
+        and type(enabled) is bool
     ):
         return None
-    orgs = _fast_refs(o.get("orgs"), _ORG_REF, required=True)
+    stamp = o["dateLastModified"]
+    modified = _TS_CACHE.get(stamp) if type(stamp) is str else None
+    if modified is None:
+        modified = _fast_ts(stamp)
+        if modified is None:
+            return None
+    texts = []
+    for name in ("middleName", "identifier", "email", "sms", "phone"):
+        value = o.get(name)
+        if value is None:
+            value = ""
+        elif type(value) is not str:
+            return None
+        texts.append(value)
+    orgs = _fast_refs(o["orgs"], _ORG_REF, required=True)
     agents = _fast_refs(o.get("agents"), _USER_REF, required=False)
-    middle = _opt_text(o.get("middleName"))
-    identifier = _opt_text(o.get("identifier"))
-    email = _opt_text(o.get("email"))
-    sms = _opt_text(o.get("sms"))
-    phone = _opt_text(o.get("phone"))
     grades = _opt_strings(o.get("grades"))
     user_ids = _fast_user_ids(o.get("userIds"))
-    if (
-        orgs is None
-        or agents is None
-        or middle is None
-        or identifier is None
-        or email is None
-        or sms is None
-        or phone is None
-        or grades is None
-        or user_ids is None
-    ):
+    if orgs is None or agents is None or grades is None or user_ids is None:
         return None
     r = _new(User)
     s = _U
-    s[0](r, base[0])
-    s[1](r, base[1])
-    s[2](r, base[2])
+    s[0](r, sid)
+    s[1](r, status)
+    s[2](r, modified)
     s[3](r, enabled)
     s[4](r, username)
     s[5](r, given)
     s[6](r, family)
     s[7](r, role)
     s[8](r, orgs)
-    s[9](r, middle)
-    s[10](r, identifier)
-    s[11](r, email)
-    s[12](r, sms)
-    s[13](r, phone)
+    s[9](r, texts[0])
+    s[10](r, texts[1])
+    s[11](r, texts[2])
+    s[12](r, texts[3])
+    s[13](r, texts[4])
     s[14](r, agents)
     s[15](r, grades)
     s[16](r, user_ids)

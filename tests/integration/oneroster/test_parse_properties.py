@@ -71,7 +71,6 @@ SUBTLE = [
     "2026-01-01T00:00:00Z",
     {"sourcedId": ""},
     {"sourcedId": "x", "type": "Class"},
-    {"sourcedId": "x", "href": 3},
     [],
     [{"sourcedId": 1}],
     ["09", 9],
