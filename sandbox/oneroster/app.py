@@ -31,7 +31,7 @@ from sandbox.oneroster.generator import STUDENT, TEACHER
 from sandbox.oneroster.gradebook import Rejected
 from sandbox.oneroster.query import FilterError, parse_filter, parse_timestamp
 from sandbox.oneroster.render import SESSIONS_PER_SCHOOL
-from sandbox.oneroster.state import DEFAULT_LIMIT, OneRosterState
+from sandbox.oneroster.state import DEFAULT_LIMIT, MAX_LIMIT, OneRosterState
 
 TOKEN_PATH = "/campus/oauth2/token"  # noqa: S105 - a path, not a secret
 CONTROL_PREFIX = "/_sandbox/oneroster/"
@@ -607,14 +607,14 @@ class OneRosterApp:
             return {"faults": state.faults.describe(), "settings": state.settings()}
         if action == "faults/clear":
             state.faults.clear()
-            state.max_limit, state.send_links, state.send_total = 50_000, True, True
+            state.max_limit, state.send_links, state.send_total = MAX_LIMIT, True, True
             return {"faults": []}
         if action == "grading-window":
             terms = body.get("terms")
             if terms is not None and not isinstance(terms, list):
                 raise ValueError("terms must be a list of term sourcedIds or null (all)")
             state.gradebook.set_window(open_=bool(body.get("open", True)), terms=terms)
-            return state.gradebook.snapshot() | {"lineItems": [], "results": []}
+            return state.gradebook.windows()
         if action == "gradebook":
             return state.gradebook.snapshot()
         if action == "expire-tokens":

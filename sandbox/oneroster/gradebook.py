@@ -421,12 +421,19 @@ class Gradebook:
             out.extend(self.results_of_line_item(item["sourcedId"]))
         return out
 
+    def windows(self) -> dict:
+        with self.lock:
+            return {
+                "windowsClosedByDefault": self.windows_closed_by_default,
+                "closedTerms": sorted(self.closed_terms),
+                "openTerms": sorted(self.open_terms),
+            }
+
     def snapshot(self) -> dict:
         """Everything stored (for tests and the demo, through the control endpoint)."""
         with self.lock:
             return {
                 "lineItems": list(self.line_items.values()),
                 "results": list(self.results.values()),
-                "closedTerms": sorted(self.closed_terms),
-                "windowsClosedByDefault": self.windows_closed_by_default,
+                **self.windows(),
             }
