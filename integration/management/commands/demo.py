@@ -37,6 +37,7 @@ from tenants.services import district_create, district_credentials_set, district
 DEMO_SLUG = "demo"
 SANDBOX_SEED = 2026
 RUN_WAIT_SECONDS = 600
+TAUGHT_COURSES = 40
 CONTROL_TIMEOUT = 60
 
 
@@ -99,16 +100,17 @@ class Command(BaseCommand):
         self._say("1/5 Full provisioning of the demo district ...")
         self._wait(self._provision(district, SyncRun.Kind.FULL))
         self._say("2/5 Teachers add coursework and grades in Canvas ...")
-        self._control(info, "canvas", "teach", {"seed": SANDBOX_SEED})
+        # Coursework in a few dozen courses keeps the demo's passback to a minute or so.
+        self._control(info, "canvas", "teach", {"seed": SANDBOX_SEED, "limit": TAUGHT_COURSES})
         self._say("3/5 Grade passback to the SIS ...")
         with_passback = self._enqueue_passback(district)
         self._wait(with_passback)
         self._say("4/5 Next night: adds, drops, moves and renames, then a delta run ...")
         self._control(info, "oneroster", "mutate", {"fraction": 0.02})
         self._wait(self._provision(district, SyncRun.Kind.DELTA))
-        self._say("5/5 A night when one school's sections were re-numbered ...")
+        self._say("5/5 The weekly full sync, the night one school's sections were re-numbered ...")
         self._control(info, "oneroster", "scenario", {"name": "renumber_sections"})
-        run = self._wait(self._provision(district, SyncRun.Kind.DELTA))
+        run = self._wait(self._provision(district, SyncRun.Kind.FULL))
         if run.status == SyncRun.Status.HELD:
             self._say(f"Run #{run.pk} is held for approval: {run.held_reason}")
             self._say("Open it in the console to approve or discard it.")
