@@ -36,7 +36,7 @@ from integration.oneroster.errors import (
     VendorKeyRejected,
 )
 from integration.oneroster.paging import Item, Page, PagedReader, PageRequest
-from integration.oneroster.parse import COLLECTION_KEYS, parse_record
+from integration.oneroster.parse import COLLECTION_KEYS, parse_page, parse_record
 from integration.oneroster.records import (
     Category,
     InvalidRecord,
@@ -396,8 +396,7 @@ class OneRosterClient:
         response = self._send("GET", url, gradebook=gradebook)
         body = self._session.decode_json(response)
         rows = _envelope(body, COLLECTION_KEYS[request.collection], request.collection)
-        collection = request.collection
-        records = [parse_record(collection, row) for row in rows]
+        records = parse_page(request.collection, rows)
         next_link = response.links.get("next", {}).get("url")
         return Page(
             records=records,

@@ -167,8 +167,9 @@ class PagedReader:
                 self._submit(cursors)
                 for anomaly in anomalies:
                     yield head.label, anomaly
+                label = head.label
                 for item in self._deduplicate(head, page.records):
-                    yield head.label, item
+                    yield label, item
         finally:
             relaxed.__exit__()
             for cursor in cursors:
@@ -254,33 +255,39 @@ class PagedReader:
 
     def _deduplicate(
         self, cursor: _Cursor, records: list[Record | InvalidRecord]
-    ) -> Iterator[Record | InvalidRecord]:
+    ) -> list[Record | InvalidRecord | PagingAnomaly]:
+        """The page without records already seen on it or on the previous page."""
         previous = cursor.previous_ids
         current: set[str] = set()
+        add = current.add
         hashes = cursor.hashes
-        skipped = 0
+        kept: list[Record | InvalidRecord | PagingAnomaly] = []
+        keep = kept.append
         for record in records:
             sid = record.sourced_id
             if sid is not None:
                 if sid in current or sid in previous:
-                    skipped += 1
                     continue
-                current.add(sid)
+                add(sid)
                 h = hash(sid)
                 hashes[h & 0xFF].append(h)
-            cursor.yielded += 1
-            yield record
+            keep(record)
+        skipped = len(records) - len(kept)
+        cursor.yielded += len(kept)
         cursor.previous_ids = current
         if skipped:
             cursor.duplicates += skipped
             if "duplicate_sourced_id" not in cursor.reported:
                 cursor.reported.add("duplicate_sourced_id")
-                yield PagingAnomaly(
-                    cursor.collection,
-                    "duplicate_sourced_id",
-                    "the same sourcedId arrived on two pages (records shifted during the "
-                    "read); repeats were skipped",
+                kept.append(
+                    PagingAnomaly(
+                        cursor.collection,
+                        "duplicate_sourced_id",
+                        "the same sourcedId arrived on two pages (records shifted during "
+                        "the read); repeats were skipped",
+                    )
                 )
+        return kept
 
     def _finish(self, cursor: _Cursor) -> list[PagingAnomaly]:
         anomalies: list[PagingAnomaly] = []

@@ -832,3 +832,19 @@ def parse_record(collection: str, obj: Any) -> Record | InvalidRecord:
         sid = obj.get("sourcedId")
         return InvalidRecord(collection, sid if type(sid) is str else None, tuple(errors), obj)
     return record
+
+
+def parse_page(collection: str, rows: list) -> list[Record | InvalidRecord]:
+    """``parse_record`` over a page, with the fast path looked up once (hot loop)."""
+    fast = _FAST.get(collection)
+    if fast is None:
+        return [parse_record(collection, row) for row in rows]
+    out: list[Record | InvalidRecord] = []
+    append = out.append
+    for row in rows:
+        try:
+            record = fast(row) if type(row) is dict else None
+        except Exception:  # noqa: BLE001 - anything unusual: the generic path explains it
+            record = None
+        append(record if record is not None else parse_record(collection, row))
+    return out
