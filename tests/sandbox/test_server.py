@@ -128,3 +128,11 @@ def test_manage_py_sandbox_serve_prints_one_json_line_and_stops_on_sigterm():
         os.environ.pop("SANDBOX_TEST_SECRET", None)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_serve_refuses_when_the_sandbox_is_disabled(settings):
+    from django.core.management.base import CommandError
+
+    settings.SANDBOX_ENABLED = False
+    with pytest.raises(CommandError, match="SANDBOX_ENABLED"):
+        call_command("sandbox", "serve", "--students", "1")

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
@@ -127,6 +128,12 @@ class Command(BaseCommand):
 
     def _serve(self, options: dict) -> None:
         from sandbox.server import start_sandbox
+
+        if not settings.SANDBOX_ENABLED:
+            # A fake SIS with known data has no place next to real districts.
+            raise CommandError(
+                "The sandbox is disabled: set SANDBOX_ENABLED=true (on by default with DEBUG)."
+            )
 
         students = options["students"]
         schools = options["schools"] or max(1, round(students / 810))
