@@ -176,7 +176,11 @@ class OneRosterApp:
             elif path.startswith(CONTROL_PREFIX):
                 response = self.control(environ, method, path[len(CONTROL_PREFIX) :])
             elif path.startswith(app_prefix + "/"):
-                response = self.api(environ, method, app_prefix)
+                self.state.enter_request()
+                try:
+                    response = self.api(environ, method, app_prefix)
+                finally:
+                    self.state.leave_request()
             else:
                 response = imsx(404, "unknownobject", "No such endpoint")
         except Exception as exc:  # noqa: BLE001 - a simulated server answers 500, never crashes

@@ -88,6 +88,8 @@ class OneRosterState:
         self.request_counts: Counter[str] = Counter()
         self._tokens: dict[str, float] = {}
         self.tokens_issued = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most API requests served at once (tests read it)
         self._nonces: dict[tuple[str, str], float] = {}
         self._install(district)
 
@@ -104,6 +106,15 @@ class OneRosterState:
             find_user=lambda sid: self.find("users", sid),
             class_students=self.class_students,
         )
+
+    def enter_request(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave_request(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     # --- tokens and OAuth 1.0a nonces ----------------------------------------------------
 

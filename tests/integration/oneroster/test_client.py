@@ -208,3 +208,16 @@ def test_for_district_uses_the_district_and_the_partner_key(sandbox):
         assert client.config.vendor_key == info["vendor_key"]
         client.fetch_token()
         assert client.get_categories()
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_requests_in_flight_never_exceed_the_concurrency(sandbox, client_for, concurrency):
+    from sandbox.oneroster.faults import FaultRule
+
+    state = sandbox.oneroster
+    state.faults.set([FaultRule("slow", delay=0.05, count=-1)])
+    state.max_in_flight = 0
+    client = client_for(sandbox, page_size=10, concurrency=concurrency)
+    reads = [("users", None), ("enrollments", None), ("classes", None)]
+    assert sum(1 for _ in client.stream_many(reads)) > 0
+    assert state.max_in_flight == concurrency
