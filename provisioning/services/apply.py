@@ -337,6 +337,24 @@ def mirrors_keep_terms(*, run: SyncRun, ws: Workspace) -> None:
         )
 
 
+#: Refresh the planner's statistics once a run changed at least this many mirror rows.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def mirrors_analyze(*, run: SyncRun) -> None:
+    """After a large commit, refresh the statistics of the mirrors (a sample, not a scan):
+    the next planning joins millions of rows and must not mistake them for a few hundred."""
+    read = sum(c.get("read", 0) for c in run.plan_summary.get("source", {}).values())
+    changed = sum(
+        c.get(action, 0) for c in run.counts.values() for action in ("create", "update", "drop")
+    )
+    if read + changed < ANALYZE_AFTER_ROWS:
+        return
+    with connection.cursor() as cursor:
+        for table in (*MIRROR_TABLES.values(), "provisioning_canvasrow"):
+            cursor.execute(f"ANALYZE {table}")
+
+
 def _has_rows(ws: Workspace, file: str, action: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -389,6 +407,7 @@ def sync_run_apply(
                 conflicts_record_canvas(run=run, ws=ws, found=main.found)
                 sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
         sync_run_log(run=run, message="Mirror committed; run succeeded.")
+        mirrors_analyze(run=run)
     finally:
         if owns_client:
             client.close()
@@ -403,6 +422,7 @@ def sync_run_commit_unchanged(*, run: SyncRun) -> SyncRun:
         mirrors_write(run=run, ws=ws)
         sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
     sync_run_log(run=run, message="Nothing to send; mirror refreshed; run succeeded.")
+    mirrors_analyze(run=run)
     ws.drop()
     return run
 

@@ -262,4 +262,8 @@ class RosterStager:
                 f"DELETE FROM {table} a USING {table} b "  # noqa: S608 - a constant name
                 "WHERE a.sourced_id = b.sourced_id AND a.ctid < b.ctid"
             )
+        # Fresh tables have no statistics; planning millions of rows on guesses picks
+        # nested loops where hash joins belong.
+        for collection in COLLECTIONS:
+            cursor.execute(f"ANALYZE {self.workspace.src(collection)}")
         return self.result
