@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Classes given coursework (about 10 assignments and 25 students each).
 TEACH_COURSES = 120
+#: Courses at once, as ``manage.py sync passback`` does by default.
+PARALLEL_COURSES = 3
 
 
 def _quarters_and_classes(district: Any) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
@@ -105,7 +107,9 @@ def _passback(
         OneRosterClient(config) as oneroster,
         CanvasClient.for_district(district, allow_private=True) as canvas,
     ):
-        run = passback_run_execute(run=run, canvas=canvas, oneroster=oneroster)
+        run = passback_run_execute(
+            run=run, canvas=canvas, oneroster=oneroster, parallel=PARALLEL_COURSES
+        )
     seconds = time.perf_counter() - started
     if run.status != SyncRun.Status.SUCCEEDED:
         raise RuntimeError(f"passback run {run.pk} ended {run.status}: {run.error}")

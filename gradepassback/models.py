@@ -58,12 +58,15 @@ class PushState(models.Model):
     """What the SIS last accepted for one object we PUT (or failed to).
 
     ``accepted_hash`` is the payload hash of the last accepted PUT (blank: never accepted);
-    a failed attempt leaves it alone, so the next run sends again.
+    a failed attempt leaves it alone, so a later run sends again. ``attempted_hash`` is the
+    hash of the last payload sent, accepted or not: a payload the SIS refused is not
+    re-sent unchanged for a while (``services.course.RETRY_REFUSED_AFTER``).
     """
 
     class Status(models.TextChoices):
         PUSHED = "pushed", "Accepted by the SIS"
-        FAILED = "failed", "Last attempt failed"
+        FAILED = "failed", "Last attempt failed (transport or server error)"
+        REFUSED = "refused", "Last attempt refused by the SIS"
         HELD = "held", "Held back (hidden grade)"
         KEPT = "kept", "Kept in the SIS; no longer sent"
         DELETED = "deleted", "Deleted from the SIS"
@@ -73,6 +76,7 @@ class PushState(models.Model):
     canvas_course_id = models.BigIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices)
     accepted_hash = models.CharField(max_length=32, blank=True)
+    attempted_hash = models.CharField(max_length=32, blank=True)
     last_attempt_at = models.DateTimeField()
     last_pushed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -17,6 +17,10 @@ from django.core.management.base import CommandError
 
 from provisioning.management.sync_plugins import EXIT_FAILED, EXIT_OK, SyncSubcommand
 
+#: Courses at once without --enqueue: enough to keep the SIS busy while one course reads
+#: Canvas or writes its bookkeeping.
+DEFAULT_PARALLEL = 3
+
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
 
@@ -35,6 +39,14 @@ def add_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument(
         "--enqueue", action="store_true", help="Hand the run to Celery workers and exit."
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"Courses passed back at once in this process (default {DEFAULT_PARALLEL}); "
+        "SIS requests stay within the district's concurrency.",
     )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
@@ -124,7 +136,7 @@ def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
         run_passback.delay_on_commit(passback_run.pk)
         _print(stdout, passback_run, as_json=as_json)
         return EXIT_OK
-    finished = passback_run_execute(run=passback_run)
+    finished = passback_run_execute(run=passback_run, parallel=max(1, options["parallel"]))
     _print(stdout, finished, as_json=as_json)
     return EXIT_OK if finished.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
 

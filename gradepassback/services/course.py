@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 #: Scores graded this long before the cursor are read again (clock skew, slow commits).
 CURSOR_OVERLAP = dt.timedelta(minutes=10)
+#: A payload the SIS refused is sent again after this long (nightly runs retry it nightly).
+RETRY_REFUSED_AFTER = dt.timedelta(hours=20)
 
 St = PushState.Status
 LINE_ITEMS = "lineItems"
@@ -107,6 +109,8 @@ class _Known:
     canvas_assignment_id: int | None
     class_sourced_id: str = ""
     lineitem_sourced_id: str = ""
+    attempted_hash: str = ""
+    last_attempt_at: dt.datetime | None = None
 
 
 class CoursePassback:
@@ -120,12 +124,14 @@ class CoursePassback:
         canvas_course: dict[str, Any],
         graded_since: dt.datetime | None,
         now: Callable[[], dt.datetime],
+        full: bool = False,
         heartbeat: Callable[[], None] = lambda: None,
     ) -> None:
         self.ctx = ctx
         self.sis_course_id = sis_course_id
         self.course_id = int(canvas_course["id"])
         self.graded_since = graded_since
+        self.full = full
         self.now = now
         self.heartbeat = heartbeat
         self.out = CourseOutcome(canvas_course_id=self.course_id, started_at=now())
@@ -232,8 +238,13 @@ class CoursePassback:
             "last_pushed_at",
             "canvas_assignment_id",
             "class_sourced_id",
+            "attempted_hash",
+            "last_attempt_at",
         )
-        return {row[0]: _Known(*row[1:]) for row in rows}
+        return {
+            sid: _Known(status, accepted, pushed_at, assignment_id, class_sid, "", tried, tried_at)
+            for sid, status, accepted, pushed_at, assignment_id, class_sid, tried, tried_at in rows
+        }
 
     def _known_results(self) -> dict[str, _Known]:
         rows = ResultState.objects.filter(
@@ -245,10 +256,12 @@ class CoursePassback:
             "last_pushed_at",
             "canvas_assignment_id",
             "lineitem_sourced_id",
+            "attempted_hash",
+            "last_attempt_at",
         )
         return {
-            sid: _Known(status, accepted, pushed_at, assignment_id, "", lineitem)
-            for sid, status, accepted, pushed_at, assignment_id, lineitem in rows
+            sid: _Known(status, accepted, pushed_at, assignment_id, "", lineitem, tried, tried_at)
+            for sid, status, accepted, pushed_at, assignment_id, lineitem, tried, tried_at in rows
         }
 
     # --- lineItems -----------------------------------------------------------------------
@@ -323,6 +336,9 @@ class CoursePassback:
                 self.out.counts[LINE_ITEMS]["unchanged"] += 1
                 if state.status != St.PUSHED:
                     self._lineitem_state(push.sourced_id, meta, state, status=St.PUSHED)
+                continue
+            if self._held_refused(state, push):
+                self.out.counts[LINE_ITEMS]["refused_earlier"] += 1
                 continue
             jobs.append(Job(ObjectType.LINE_ITEM, Action.PUT, push.sourced_id, push, meta))
         return jobs
@@ -401,7 +417,12 @@ class CoursePassback:
             else:
                 self.out.counts[LINE_ITEMS]["failed"] += 1
                 self._lineitem_state(
-                    job.sourced_id, job.meta, state, status=St.FAILED, error=job.detail
+                    job.sourced_id,
+                    job.meta,
+                    state,
+                    status=St.REFUSED if job.refused else St.FAILED,
+                    error=job.detail,
+                    attempted=job.push.hash,
                 )
                 self._item(ObjectType.LINE_ITEM, job.sourced_id, job.meta, "failed", job.detail)
         return changed
@@ -472,7 +493,9 @@ class CoursePassback:
         if self.graded_since is None:
             return set(assignment_ids), None
         since = self.graded_since - CURSOR_OVERLAP
-        held = {k.canvas_assignment_id for k in known.values() if k.status == St.HELD}
+        # Hidden grades waiting to be posted, and scores not accepted yet.
+        pending = (St.HELD, St.FAILED, St.REFUSED)
+        held = {k.canvas_assignment_id for k in known.values() if k.status in pending}
         now = self.out.started_at
         fell_due = {a.id for a in assignments if a.due_at is not None and since < a.due_at <= now}
         return assignment_ids & (changed | held | fell_due), since
@@ -483,6 +506,9 @@ class CoursePassback:
             self.out.counts[RESULTS]["unchanged"] += 1
             if state.status != St.PUSHED:
                 self._result_state(push.sourced_id, meta, state, status=St.PUSHED)
+            return []
+        if self._held_refused(state, push):
+            self.out.counts[RESULTS]["refused_earlier"] += 1
             return []
         return [Job(ObjectType.RESULT, Action.PUT, push.sourced_id, push, meta)]
 
@@ -543,6 +569,9 @@ class CoursePassback:
                 if state.status != St.PUSHED:
                     self._result_state(push.sourced_id, meta, state, status=St.PUSHED)
                 continue
+            if self._held_refused(state, push):
+                self.out.counts[COURSE_GRADES]["refused_earlier"] += 1
+                continue
             jobs.append(Job(ObjectType.RESULT, Action.PUT, push.sourced_id, push, meta))
         return jobs
 
@@ -572,7 +601,12 @@ class CoursePassback:
             else:
                 bucket["failed"] += 1
                 self._result_state(
-                    job.sourced_id, job.meta, state, status=St.FAILED, error=job.detail
+                    job.sourced_id,
+                    job.meta,
+                    state,
+                    status=St.REFUSED if job.refused else St.FAILED,
+                    error=job.detail,
+                    attempted=job.push.hash,
                 )
                 self._item(ObjectType.RESULT, job.sourced_id, job.meta, "failed", job.detail)
 
@@ -620,6 +654,23 @@ class CoursePassback:
             }
         )
 
+    def _held_refused(self, state: _Known | None, push: Push) -> bool:
+        """The SIS refused exactly this payload lately: do not send it again yet.
+
+        A refusal (a 4xx: a closed grading window, a student IC does not roster in the
+        class) usually stands until something changes on the SIS side, so the same payload
+        is re-sent only after ``RETRY_REFUSED_AFTER``, on a full passback, or once it
+        changes. Transport failures are not held: they are re-sent by the next run.
+        """
+        return (
+            not self.full
+            and state is not None
+            and state.status == St.REFUSED
+            and state.attempted_hash == push.hash
+            and state.last_attempt_at is not None
+            and self.out.started_at - state.last_attempt_at < RETRY_REFUSED_AFTER
+        )
+
     def _state(
         self,
         known: _Known | None,
@@ -627,13 +678,16 @@ class CoursePassback:
         status: str | None,
         pushed: str | None,
         error: str,
+        attempted: str | None = None,
     ) -> dict[str, Any]:
         now = self.now()
         if known is None:
             known = _Known(St.FAILED, "", None, None)
+        tried = pushed if pushed is not None else attempted
         return {
             "status": status or known.status,
             "accepted_hash": pushed if pushed is not None else known.accepted_hash,
+            "attempted_hash": tried if tried is not None else known.attempted_hash,
             "last_pushed_at": now if pushed is not None else known.last_pushed_at,
             "last_attempt_at": now,
             "last_error": error,
@@ -648,8 +702,9 @@ class CoursePassback:
         status: str | None = None,
         pushed: str | None = None,
         error: str = "",
+        attempted: str | None = None,
     ) -> None:
-        fields = self._state(known, status=status, pushed=pushed, error=error)
+        fields = self._state(known, status=status, pushed=pushed, error=error, attempted=attempted)
         fields.update(
             kind=meta["kind"],
             canvas_assignment_id=meta.get("assignment_id"),
@@ -668,8 +723,9 @@ class CoursePassback:
         status: str | None = None,
         pushed: str | None = None,
         error: str = "",
+        attempted: str | None = None,
     ) -> None:
-        fields = self._state(known, status=status, pushed=pushed, error=error)
+        fields = self._state(known, status=status, pushed=pushed, error=error, attempted=attempted)
         fields.update(
             lineitem_sourced_id=meta["lineitem"],
             student_sourced_id=meta["student"],

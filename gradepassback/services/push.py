@@ -52,6 +52,8 @@ class Job:
     push: Push | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     ok: bool = False
+    # The SIS refused the request (a 4xx), as opposed to a transport or server failure.
+    refused: bool = False
     detail: str = ""
 
 
@@ -142,6 +144,7 @@ class Pusher:
             job.detail = error_text(exc)
         except UpstreamError as exc:
             job.detail = error_text(exc)
+            job.refused = exc.status is not None and 400 <= exc.status < 500
 
     def _delete(self, job: Job) -> None:
         if job.object_type is ObjectType.LINE_ITEM:

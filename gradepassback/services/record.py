@@ -8,9 +8,9 @@ re-sent by the next run: PUTs with deterministic sourcedIds are idempotent).
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from gradepassback.models import (
     LineItemState,
@@ -32,9 +32,24 @@ if TYPE_CHECKING:
 BATCH = 2000
 #: Outcome keys that count as "skipped" in a course's totals (the rest are not items).
 SKIP_KEYS = frozenset(
-    {"skipped", "hidden", "missing_skipped", "unknown_student", "lineitem_not_sent", "no_score"}
+    {
+        "skipped",
+        "hidden",
+        "missing_skipped",
+        "unknown_student",
+        "lineitem_not_sent",
+        "no_score",
+        "refused_earlier",
+    }
 )
-_STATE_FIELDS = ["status", "accepted_hash", "last_attempt_at", "last_pushed_at", "last_error"]
+_STATE_FIELDS = [
+    "status",
+    "accepted_hash",
+    "attempted_hash",
+    "last_attempt_at",
+    "last_pushed_at",
+    "last_error",
+]
 _LINEITEM_FIELDS = [
     *_STATE_FIELDS,
     "canvas_course_id",
@@ -44,6 +59,16 @@ _LINEITEM_FIELDS = [
     "period_sourced_id",
     "title",
 ]
+ITEM_FIELDS = (
+    "object_type",
+    "sourced_id",
+    "canvas_assignment_id",
+    "class_sourced_id",
+    "student_sourced_id",
+    "title",
+    "outcome",
+    "detail",
+)
 _RESULT_FIELDS = [
     *_STATE_FIELDS,
     "canvas_course_id",
@@ -68,12 +93,17 @@ def course_totals(counts: dict[str, Counter]) -> dict[str, int]:
 def course_outcome_record(
     *, course: PassbackCourse, outcome: CourseOutcome, run: SyncRun, now: dt.datetime
 ) -> None:
-    """Store ``outcome`` for ``course`` (not its final status: ``runs.py`` sets that)."""
+    """Store ``outcome`` for ``course`` (not its final status: ``runs.py`` sets that).
+
+    States and items go in with ``COPY`` (a big course has thousands of each): the states
+    through a temporary table and one ``INSERT … ON CONFLICT`` on their named constraint.
+    """
     district = run.district
     with transaction.atomic():
         _states_upsert(
             LineItemState,
-            district,
+            "lineitemstate_unique_sid",
+            district.pk,
             outcome.canvas_course_id,
             outcome.lineitem_states,
             _LINEITEM_FIELDS,
@@ -89,11 +119,14 @@ def course_outcome_record(
                 status=PushState.Status.DELETED, accepted_hash="", last_attempt_at=now
             )
         _states_upsert(
-            ResultState, district, outcome.canvas_course_id, outcome.result_states, _RESULT_FIELDS
+            ResultState,
+            "resultstate_unique_sid",
+            district.pk,
+            outcome.canvas_course_id,
+            outcome.result_states,
+            _RESULT_FIELDS,
         )
-        PassbackItem.objects.bulk_create(
-            (PassbackItem(course=course, **item) for item in outcome.items), batch_size=BATCH
-        )
+        _items_insert(course, outcome.items)
         conflicts_record(
             district=district,
             run=run,
@@ -102,13 +135,13 @@ def course_outcome_record(
             problems=outcome.problems,
             now=now,
         )
-        if outcome.failed == 0:
-            # Only a clean course moves on: failed items are re-read and re-sent next time.
-            PassbackCursor.objects.update_or_create(
-                district=district,
-                sis_course_id=course.sis_course_id,
-                defaults={"graded_since": outcome.started_at, "last_run": run},
-            )
+        # Scores not accepted (or held back) are re-read through their assignments, so the
+        # cursor moves on even when some items failed.
+        PassbackCursor.objects.update_or_create(
+            district=district,
+            sis_course_id=course.sis_course_id,
+            defaults={"graded_since": outcome.started_at, "last_run": run},
+        )
         course.canvas_course_id = outcome.canvas_course_id
         course.counts = {name: dict(sorted(c.items())) for name, c in outcome.counts.items()}
         for key, value in course_totals(outcome.counts).items():
@@ -128,20 +161,47 @@ def course_outcome_record(
 
 
 def _states_upsert(
-    model, district: District, canvas_course_id: int, states: dict, fields: list[str]
+    model: type[PushState],
+    constraint: str,
+    district_id: int,
+    canvas_course_id: int,
+    states: dict[str, dict[str, Any]],
+    fields: list[str],
 ) -> None:
-    rows = [
-        model(district=district, sourced_id=sid, canvas_course_id=canvas_course_id, **values)
-        for sid, values in states.items()
-    ]
-    if rows:
-        model.objects.bulk_create(
-            rows,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["district", "sourced_id"],
-            update_fields=fields,
+    if not states:
+        return
+    table = model._meta.db_table
+    scratch = f"{table}_incoming"
+    columns = ["district_id", "sourced_id", *fields]
+    listed = ", ".join(columns)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in fields)
+    # Identifiers are model metadata and constants; every value goes through COPY.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE {scratch} AS SELECT {listed} FROM {table} WITH NO DATA"  # noqa: S608
         )
+        with cursor.copy(f"COPY {scratch} ({listed}) FROM STDIN") as copy:
+            for sid, values in states.items():
+                row = {**values, "canvas_course_id": canvas_course_id}
+                copy.write_row([district_id, sid, *(row[name] for name in fields)])
+        cursor.execute(
+            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {scratch} "  # noqa: S608
+            f"ON CONFLICT ON CONSTRAINT {constraint} DO UPDATE SET {updates}"
+        )
+        cursor.execute(f"DROP TABLE {scratch}")
+
+
+def _items_insert(course: PassbackCourse, items: list[dict[str, Any]]) -> None:
+    if not items:
+        return
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            f"COPY {PassbackItem._meta.db_table} (course_id, {', '.join(ITEM_FIELDS)}) FROM STDIN"
+        ) as copy,
+    ):
+        for item in items:
+            copy.write_row([course.pk, *(item[name] for name in ITEM_FIELDS)])
 
 
 def conflicts_record(

@@ -24,6 +24,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from gradepassback.services.context import PassbackContext
+    from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient
     from tenants.models import District
 
@@ -254,6 +256,7 @@ def passback_course_process(
             canvas_course=canvas_course,
             graded_since=since,
             now=now,
+            full=passback.full,
             heartbeat=beat,
         ).execute()
         course_outcome_record(course=course, outcome=outcome, run=run, now=now())
@@ -426,10 +429,17 @@ def passback_summary_text(counts: dict[str, dict[str, int]]) -> str:
 def passback_run_execute(
     *,
     run: SyncRun,
-    canvas: object | None = None,
+    canvas: CanvasClient | None = None,
     oneroster: OneRosterClient | None = None,
+    parallel: int = 1,
 ) -> SyncRun:
-    """Run a queued passback to its end in this process (the ``sync`` command, tests)."""
+    """Run a queued passback to its end in this process (the ``sync`` command, tests).
+
+    ``parallel`` courses at a time, each in its own thread and database connection; they
+    share the clients and the district's request gate, so while one course reads Canvas or
+    writes its bookkeeping another keeps the SIS busy. With 1 everything happens in the
+    calling thread (and inside its transaction, which tests rely on).
+    """
     from gradepassback.services.context import passback_context_build
 
     try:
@@ -438,28 +448,30 @@ def passback_run_execute(
         run.refresh_from_db()
         passback_run_fail(run=run, error=run.error or "The SIS could not be reached.")
         return run
-    built: list[PassbackContext] = []
-
-    def context(current: SyncRun) -> PassbackContext:
-        if not built:
-            built.append(
-                passback_context_build(
-                    run=current,
-                    categories=current.passback.categories,
-                    canvas=canvas,  # type: ignore[arg-type]
-                    oneroster=oneroster,
-                )
-            )
-        return built[0]
-
-    try:
-        for course_id in course_ids:
-            passback_course_process(course_id=course_id, context=context)
-    finally:
-        if built and canvas is None and oneroster is None:
-            built[0].close()
+    if course_ids:
+        run.refresh_from_db()
+        ctx = passback_context_build(
+            run=run, categories=run.passback.categories, canvas=canvas, oneroster=oneroster
+        )
+        try:
+            if parallel <= 1:
+                for course_id in course_ids:
+                    passback_course_process(course_id=course_id, context=lambda _: ctx)
+            else:
+                with ThreadPoolExecutor(parallel, thread_name_prefix="course") as pool:
+                    list(pool.map(lambda cid: _course_in_thread(cid, ctx), course_ids))
+        finally:
+            if canvas is None and oneroster is None:
+                ctx.close()
     run.refresh_from_db()
     return run
+
+
+def _course_in_thread(course_id: int, ctx: PassbackContext) -> None:
+    try:
+        passback_course_process(course_id=course_id, context=lambda _: ctx)
+    finally:
+        connection.close()  # this thread's own connection
 
 
 # --- reaping -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from gradepassback import mapping
 from gradepassback.errors import VENDOR_KEY_REFUSED
@@ -363,6 +364,7 @@ def test_a_401_in_the_middle_fails_the_run_and_stops_the_other_courses(sandbox, 
     after = courses[courses.index(failed[0]) + 1 :]
     assert after
     assert {c.status for c in after} == {"cancelled"}
+    # The refused course recorded nothing: its next passback starts from scratch.
     assert not PassbackCursor.objects.filter(
         district=district, sis_course_id=failed[0].sis_course_id
     ).exists()
@@ -383,14 +385,37 @@ def test_other_errors_are_per_item_and_the_run_goes_on(sandbox, district, record
     assert item.object_type == "result"
     assert item.detail.startswith("The SIS refused it (400)")
     assert run.counts["results"]["failed"] == 1
-    # The failed course keeps its old cursor (none), so the next run reads it in full
-    # and sends exactly the failed result.
-    assert not PassbackCursor.objects.filter(
-        district=district, sis_course_id=item.course.sis_course_id
-    ).exists()
+    state = ResultState.objects.get(district=district, sourced_id=item.sourced_id)
+    assert (state.status, state.accepted_hash) == ("refused", "")
+    # A refused payload is not sent again unchanged by the next incremental run ...
     recorder.clear()
     again = passback(district)
     assert again.status == S.SUCCEEDED
+    assert recorder.writes() == []
+    assert again.counts["results"]["refused_earlier"] == 1
+    # ... but a full passback sends exactly it.
+    full = passback(district, full=True)
+    assert full.status == S.SUCCEEDED
+    assert [c.sourced_id for c in recorder.writes()] == [item.sourced_id]
+    state.refresh_from_db()
+    assert state.status == "pushed"
+
+
+def test_a_refused_payload_is_retried_once_it_changes_or_after_a_while(
+    sandbox, district, recorder, course_sid
+):
+    from gradepassback.services.course import RETRY_REFUSED_AFTER
+
+    sandbox.oneroster.faults.set(
+        [_fault(kind="status", status=400, method="PUT", match="results", count=1)]
+    )
+    run = passback(district)
+    item = PassbackItem.objects.get(course__passback_run__run=run, outcome="failed")
+    ResultState.objects.filter(district=district, sourced_id=item.sourced_id).update(
+        last_attempt_at=timezone.now() - RETRY_REFUSED_AFTER
+    )
+    recorder.clear()
+    assert passback(district).status == S.SUCCEEDED
     assert [c.sourced_id for c in recorder.writes()] == [item.sourced_id]
 
 

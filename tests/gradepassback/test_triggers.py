@@ -126,7 +126,17 @@ def test_endpoint_unknown_course_and_passback_off(client, provisioned):
 def test_cli_runs_one_course_in_process_and_prints_json(sandbox, provisioned):
     course = class_with_quarters(sandbox, {0, 1})
     out = io.StringIO()
-    call_command("sync", "passback", provisioned.slug, "--course", course, "--json", stdout=out)
+    call_command(
+        "sync",
+        "passback",
+        provisioned.slug,
+        "--course",
+        course,
+        "--json",
+        "--parallel",
+        "1",
+        stdout=out,
+    )
     summary = json.loads(out.getvalue())
     run = SyncRun.objects.get(pk=summary["run_id"])
     assert summary["status"] == run.status == "succeeded"
