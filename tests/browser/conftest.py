@@ -1,0 +1,156 @@
+"""Fixtures for the browser tests: headless Debian Chromium, a loopback sandbox, a real
+Celery worker on the test database, and a staff user with a TOTP device.
+
+Chromium is the system's (``/usr/bin/chromium``); nothing is downloaded. Without it the
+tests are skipped, unless ``REQUIRE_BROWSER=1`` (CI), where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection, connections
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from sandbox.server import start_sandbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "correct horse battery staple"
+WORKER_READY_SECONDS = 90
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; Django then refuses ORM
+    # calls from it unless told that this (test-only) mix is intended.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # Under Playwright's greenlets the test's database connection lives in a context
+            # of its own, which the test database teardown never sees: close it here.
+            connections.close_all()
+
+
+@pytest.fixture
+def sandbox():
+    running = start_sandbox(schools=2, students=40, seed=5)
+    try:
+        yield running
+    finally:
+        running.canvas.close()
+        running.stop()
+
+
+def _test_database_url() -> str:
+    """``DATABASE_URL`` pointing at the test database this session created."""
+    parts = urlsplit(django_settings.DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture
+def worker(transactional_db, artifacts):
+    """A real Celery worker (solo pool) on the test database and this session's Redis."""
+    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    # Messages left by an earlier, interrupted session would name runs of another database.
+    redis.Redis.from_url(django_settings.REDIS_URL).delete(queue)
+    log_path = artifacts / "browser-worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.browser.worker_settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": django_settings.REDIS_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    celery = Path(sys.executable).with_name("celery")
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                str(celery),
+                "-A",
+                "integration",
+                "worker",
+                "--pool=solo",
+                "--queues",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + WORKER_READY_SECONDS
+        while "ready." not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Celery worker did not start; see {log_path}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def staff_with_device(transactional_db):
+    """A CSM with the console's permissions and a confirmed authenticator device."""
+    user = get_user_model().objects.create_user(username="csm", password=PASSWORD, is_staff=True)
+    for app_label, codename in (
+        ("tenants", "add_district"),
+        ("tenants", "change_district"),
+        ("tenants", "start_evaluation"),
+        ("provisioning", "start_syncrun"),
+        ("provisioning", "approve_syncrun"),
+        ("provisioning", "change_conflict"),
+    ):
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user, device
