@@ -87,10 +87,32 @@ def changes_text(run: SyncRun) -> str:
         results = counts.get("results") or {}
         shown = ", ".join(f"{k} {v:,}" for k, v in results.items() if v)
         return f"results: {shown}" if shown else ""
+    from provisioning.mapping import FILES
+
+    order = [*FILES, *(name for name in counts if name not in FILES)]
     parts = []
-    for file, c in counts.items():
-        if isinstance(c, dict) and (c.get("create") or c.get("update") or c.get("drop")):
-            parts.append(
-                f"{file} +{c.get('create', 0):,} ~{c.get('update', 0):,} -{c.get('drop', 0):,}"
-            )
+    for file in order:
+        c = counts.get(file)
+        if not isinstance(c, dict):
+            continue
+        changed = [
+            f"{sign}{c[action]:,}"
+            for sign, action in (("+", "create"), ("~", "update"), ("-", "drop"))
+            if c.get(action)
+        ]
+        if changed:
+            parts.append(f"{file} {' '.join(changed)}")
     return "; ".join(parts)
+
+
+def audit_lines(changes: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An audit row's changes as (field, "before → after") lines; secrets read "(changed)"."""
+    lines = []
+    for name, value in (changes or {}).items():
+        if isinstance(value, list) and len(value) == 2:
+            before, after = ("—" if v in (None, "") else str(v) for v in value)
+            text = f"{before} → {after}"
+        else:
+            text = str(value)
+        lines.append((name, text if len(text) <= 160 else text[:157] + "…"))
+    return lines

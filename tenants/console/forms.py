@@ -91,17 +91,24 @@ SETTINGS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def settings_groups(form: forms.Form) -> list[tuple[str, str, list[forms.BoundField]]]:
-    """The form's fields in ``SETTINGS_GROUPS`` order; fields no group names go last."""
+#: Groups shown open on the district page; the others open when one of their fields has
+#: an error.
+OPEN_GROUPS = ("District", "Terms and mapping", "Schedule")
+
+
+def settings_groups(form: forms.Form) -> list[tuple[str, str, list[forms.BoundField], bool]]:
+    """The form's fields in ``SETTINGS_GROUPS`` order, each group with whether it starts
+    open; fields no group names go last."""
     placed: set[str] = set()
     groups = []
     for title, help_text, names in SETTINGS_GROUPS:
         fields = [form[name] for name in names if name in form.fields]
         placed.update(names)
-        groups.append((title, help_text, fields))
+        open_ = title in OPEN_GROUPS or any(field.errors for field in fields)
+        groups.append((title, help_text, fields, open_))
     rest = [form[name] for name in form.fields if name not in placed]
     if rest:
-        groups.append(("Other", "", rest))
+        groups.append(("Other", "", rest, True))
     return groups
 
 

@@ -26,7 +26,14 @@ from provisioning.models import Conflict, SyncRun
 from provisioning.selectors import conflict_list, sync_run_log_lines
 from tenants.console.access import abilities, can, console_view, require
 from tenants.console.charts import run_chart
-from tenants.console.display import KIND_SHORT, STATUS_TONES, age, duration, run_seconds
+from tenants.console.display import (
+    KIND_SHORT,
+    STATUS_TONES,
+    age,
+    audit_lines,
+    duration,
+    run_seconds,
+)
 from tenants.console.exports import csv_response
 from tenants.console.forms import (
     ConflictResolveForm,
@@ -246,7 +253,11 @@ def _district_page(
         settings_form=form,
         secrets=_secrets(district),
         credential_warning=district_credential_warning(district=district),
-        audit=audit_event_list(district=district)[:30],
+        audit=[(e, audit_lines(e.changes)) for e in audit_event_list(district=district)[:30]],
+        intake_links=district.intake_links.all()[:3],
+        passback_schedule=district.get_passback_schedule_display()
+        if district.passback_enabled
+        else "off",
         reports=evaluation_report_list(district=district)[:5],
         open_errors=open_conflicts.get(Conflict.Severity.ERROR, 0),
         open_warnings=open_conflicts.get(Conflict.Severity.WARNING, 0),
@@ -287,6 +298,7 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 other_changes=sorted(set(changes) - {"term_mode"}),
                 from_label=District.TermMode(district.term_mode).label,
                 to_label=District.TermMode(changes["term_mode"]).label,
+                to_short=District.TermMode(changes["term_mode"]).label.split(":")[0],
             ),
         )
     if not changes:
@@ -433,7 +445,7 @@ def _phase(run: SyncRun, last_message: str) -> str:
     if run.status == S.QUEUED:
         return "Waiting for a worker"
     if run.status == S.HELD:
-        return "Held for approval: nothing sent yet"
+        return "Waiting for a person to approve or discard; nothing sent yet"
     if run.status == S.APPLYING:
         state = f" ({run.canvas_import_state})" if run.canvas_import_state else ""
         return f"Importing into Canvas{state}"
@@ -447,7 +459,37 @@ def _phase(run: SyncRun, last_message: str) -> str:
         if last_message.startswith("Plan:"):
             return "Checking guards"
         return "Reading the roster from OneRoster"
-    return run.get_status_display()
+    return _outcome(run)
+
+
+def _outcome(run: SyncRun) -> str:
+    """A finished run's result in a few words (the badge already says the status)."""
+    S = SyncRun.Status
+    if run.status == S.FAILED:
+        return "Stopped; nothing was committed"
+    if run.status == S.DISCARDED:
+        return "Nothing was sent"
+    if run.kind == SyncRun.Kind.EVALUATION:
+        return "Report ready"
+    if run.kind == SyncRun.Kind.DRY_RUN:
+        return "Plan and zip ready; nothing was sent"
+    if run.kind == SyncRun.Kind.PASSBACK:
+        return "Grades passed back"
+    if run.canvas_import_id:
+        return f"Canvas import {run.canvas_import_id}: {run.canvas_import_state or 'done'}"
+    return "Nothing to send: Canvas was up to date"
+
+
+def _change_cell(counts: dict[str, int] | None) -> str:
+    """``+28 ~1 -3`` with only the non-zero parts; empty when nothing changes."""
+    if not counts:
+        return ""
+    parts = [
+        f"{sign}{counts.get(action, 0):,}"
+        for sign, action in (("+", "create"), ("~", "update"), ("-", "drop"))
+        if counts.get(action)
+    ]
+    return " ".join(parts)
 
 
 def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
@@ -471,6 +513,8 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         "phase": _phase(run, last.message if last else ""),
         "elapsed": duration(run_seconds(run)),
         "heartbeat_age": age(run.heartbeat_at),
+        # A held run's last log line is the hold itself.
+        "held_age": age(last.created_at) if last else "",
         "counts_rows": [(f, counts.get(f, {})) for f in FILES if counts.get(f)]
         if provisioning
         else [],
@@ -478,7 +522,7 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         "school_rows": [
             (
                 entry.get("name") or names.get(school, school or "District-wide"),
-                [entry.get("files", {}).get(f) for f in FILES],
+                [_change_cell(entry.get("files", {}).get(f)) for f in FILES],
             )
             for school, entry in sorted(schools.items(), key=lambda i: i[1].get("name", ""))
         ],
@@ -792,6 +836,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         _context(
             request,
             page=page,
+            events=[(e, audit_lines(e.changes)) for e in page.object_list],
             districts=District.objects.order_by("name"),
             actions=AuditEvent.Action.choices,
             filters={"district": slug, "action": action},

@@ -85,6 +85,30 @@ def submit_intake(contact, form, base_url: str, values: dict[str, str]) -> None:
     form.set_content(response.text())
 
 
+def districts_in_other_states() -> None:
+    """A district in trouble and one being onboarded, as test data, for the overview."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.tenants.console.conftest import conflict_make, run_make
+
+    troubled = District.objects.create(
+        slug="maple-grove",
+        name="Maple Grove ISD",
+        status=District.Status.ACTIVE,
+        last_check_ok=False,
+        last_check_at=timezone.now() - dt.timedelta(hours=5),
+        credentials_expire_on=timezone.localdate() + dt.timedelta(days=12),
+    )
+    run_make(troubled, kind="full", minutes_ago=60 * 50, took=1400)
+    run_make(troubled, kind="delta", status="failed", minutes_ago=600, error="UpstreamTimeout")
+    run_make(troubled, kind="delta", status="held", minutes_ago=30, held_reason="Mass drop.")
+    for _ in range(3):
+        conflict_make(troubled)
+    District.objects.create(slug="pine-ridge", name="Pine Ridge Schools")
+
+
 def wait_for_status(page, label: str) -> None:
     from playwright.sync_api import expect
 
@@ -191,6 +215,18 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     assert int(users_created) > 0
     shoot(page, artifacts, "08-run-succeeded")
 
+    # Switching back now would move every course: the preview says so, and is cancelled.
+    page.goto(f"{live_server.url}/console/districts/cedar-valley/")
+    page.select_option("#id_term_mode", "consolidated")
+    page.click("button:has-text('Save settings')")
+    expect(page.locator("h1")).to_have_text("Switch the term mode?")
+    expect(page.locator("#course-moves")).to_contain_text("cedar-valley-sy")
+    expect(page.locator("body")).to_contain_text("held for approval")
+    shoot(page, artifacts, "08b-term-mode-preview-with-moves")
+    page.click("text=Cancel")
+    district.refresh_from_db()
+    assert district.term_mode == District.TermMode.AS_IS
+
     # --- a mass drop trips a guard; the held run is approved ------------------------------
     sandbox.oneroster.scenario("mass_drop", share=0.6)
     page.goto(f"{live_server.url}/console/districts/cedar-valley/")
@@ -224,7 +260,8 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     assert {row[1] for row in rows[1:]} >= {"matched_sis_id", "orphan"}
     assert sum(1 for row in rows[1:] if row[1] == "orphan" and row[0] == "user") == 3
 
-    # --- the other main pages ----------------------------------------------------------------
+    # --- the other main pages, with two more districts in other states -------------------
+    districts_in_other_states()
     page.goto(f"{live_server.url}/console/")
     expect(page.locator("#districts")).to_contain_text("Cedar Valley Schools")
     shoot(page, artifacts, "12-districts")
