@@ -64,7 +64,10 @@ def run_row(run: SyncRun, *, now: dt.datetime | None = None) -> RunRow:
         status_label=run.get_status_display(),
         tone=STATUS_TONES.get(run.status, "neutral"),
         age=age(run.finished_at or run.started_at or run.created_at, now=now),
-        duration=duration(run_seconds(run, now=now)),
+        # A held or queued run is waiting, not working: no running time to show.
+        duration=duration(run_seconds(run, now=now))
+        if run.status in (*SyncRun.FINAL_STATUSES, S.RUNNING, S.APPLYING)
+        else "",
         changes=changes_text(run),
     )
 
@@ -81,13 +84,12 @@ class DistrictRow:
     check_ok: bool | None
     check_age: str
     credential_warning: str
-    attention: list[str] = field(default_factory=list)
+    #: (reason, tone) pairs; "neutral" reasons (not set up yet) need no one to act now.
+    attention: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def tone(self) -> str:
-        if any(reason.startswith(("Last", "Connection")) for reason in self.attention):
-            return "danger"
-        return "warning" if self.attention else "success"
+    def needs_attention(self) -> bool:
+        return any(tone != "neutral" for _, tone in self.attention)
 
 
 def _sort_key(row: DistrictRow, key: str) -> Any:
@@ -107,7 +109,7 @@ def _sort_key(row: DistrictRow, key: str) -> Any:
         "passback": lambda: finished(SyncRun.Kind.PASSBACK),
         "conflicts": lambda: row.open_errors,
         "held": lambda: row.held,
-        "attention": lambda: (len(row.attention), row.open_errors),
+        "attention": lambda: (row.needs_attention, len(row.attention), row.open_errors),
         "check": lambda: {True: 2, None: 1, False: 0}[row.check_ok],
     }
     return keys.get(key, keys["name"])()
@@ -176,28 +178,30 @@ def district_overview(
         row.attention = _attention(row)
         rows.append(row)
     if attention:
-        rows = [row for row in rows if row.attention]
+        rows = [row for row in rows if row.needs_attention]
     key = sort.lstrip("-")
     rows.sort(key=lambda row: _sort_key(row, key), reverse=sort.startswith("-"))
     return rows
 
 
-def _attention(row: DistrictRow) -> list[str]:
+def _attention(row: DistrictRow) -> list[tuple[str, str]]:
     reasons = []
     for kind in OVERVIEW_KINDS:
         last = row.last.get(kind)
         if last is not None and last.run.status == S.FAILED:
-            reasons.append(f"Last {KIND_SHORT[kind].lower()} failed")
+            reasons.append((f"Last {KIND_SHORT[kind].lower()} failed", "danger"))
     if row.check_ok is False:
-        reasons.append("Connection check failing")
+        reasons.append(("Connection check failing", "danger"))
     if row.held:
-        reasons.append(f"{row.held} held run{'s' if row.held > 1 else ''}")
+        reasons.append((f"{row.held} held run{'s' if row.held > 1 else ''}", "warning"))
     if row.open_errors:
-        reasons.append(
-            f"{row.open_errors:,} open error conflict{'s' if row.open_errors > 1 else ''}"
-        )
+        plural = "s" if row.open_errors > 1 else ""
+        reasons.append((f"{row.open_errors:,} open error conflict{plural}", "warning"))
     if row.credential_warning:
-        reasons.append(row.credential_warning)
+        tone = "danger" if "expired" in row.credential_warning else "warning"
+        reasons.append((row.credential_warning, tone))
+    if row.check_ok is None:
+        reasons.append(("Not connected yet: no connection check", "neutral"))
     return reasons
 
 

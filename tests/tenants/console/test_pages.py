@@ -35,6 +35,8 @@ def test_the_overview_shows_each_districts_last_runs_and_what_needs_attention(
 ):
     calm = make_district(name="Calm Valley", status="active")
     run_make(calm, kind="delta", status="succeeded", minutes_ago=200)
+    District.objects.filter(pk=calm.pk).update(last_check_ok=True, last_check_at=timezone.now())
+    make_district(name="New Hope")
     troubled = make_district(name="Troubled Springs", status="active")
     run_make(troubled, kind="full", status="succeeded", minutes_ago=3000)
     run_make(troubled, kind="delta", status="failed", minutes_ago=30, error="SIS down")
@@ -52,6 +54,7 @@ def test_the_overview_shows_each_districts_last_runs_and_what_needs_attention(
     assert "Calm Valley" in body
     assert "3 h ago" in body
     assert "All good" in body
+    assert "Not connected yet" in body
     assert "1 held run" in body
     assert "1 open error conflict" in body
     assert "Connection check failing" in body
