@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psutil
@@ -198,18 +199,27 @@ def main(argv: Sequence[str] | None = None) -> None:
             connect_timeout=10.0,
             read_timeout=300.0,
         )
+        server = psutil.Process(process.pid)
+
+        def cpu(measure: Callable[[], Any]) -> tuple[Any, float, float]:
+            """(result, CPU seconds of this process, CPU seconds of the sandbox)."""
+            ours, theirs = time.process_time(), sum(server.cpu_times()[:2])
+            result = measure()
+            return result, time.process_time() - ours, sum(server.cpu_times()[:2]) - theirs
+
         serving_s, served, size = measure_serving(config)
         # Interleaved repeats, best of each: the development machine is shared, and a
         # neighbour's burst should not decide a ratio.
         floors, orjson_floors, reads = [], [], []
         for _ in range(args.repeat):
-            floors.append(measure_floor(config))
-            orjson_floors.append(measure_floor(config, parser="orjson"))
-            reads.append(measure_client_read(config))
-        floor_s, floor_orjson_s = min(floors), min(orjson_floors)
-        client_s, records, _ = min(reads)
-        peak_mb = max(r[2] for r in reads)
-        sandbox_mb = psutil.Process(process.pid).memory_info().rss / 1_048_576
+            floors.append(cpu(lambda: measure_floor(config)))
+            orjson_floors.append(cpu(lambda: measure_floor(config, parser="orjson")))
+            reads.append(cpu(lambda: measure_client_read(config)))
+        floor_s, floor_cpu, floor_server_cpu = min(floors)
+        floor_orjson_s = min(orjson_floors)[0]
+        (client_s, records, _), client_cpu, client_server_cpu = min(reads)
+        peak_mb = max(r[0][2] for r in reads)
+        sandbox_mb = server.memory_info().rss / 1_048_576
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -232,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "client_vs_floor": round(client_s / floor_s, 3),
         "client_vs_orjson_floor": round(client_s / floor_orjson_s, 3),
         "client_peak_rss_mb": round(peak_mb, 1),
+        # CPU seconds, independent of what else runs on the machine. The floor is serial
+        # (client and sandbox take turns); the client overlaps its work with the sandbox's.
+        "floor_cpu_s": round(floor_cpu, 2),
+        "floor_sandbox_cpu_s": round(floor_server_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "client_sandbox_cpu_s": round(client_server_cpu, 2),
     }
     text = json.dumps(result, indent=2)
     if args.json_file:
