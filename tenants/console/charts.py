@@ -7,6 +7,7 @@ offline and prints.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -80,6 +81,9 @@ def run_chart(points: list[ChartPoint]) -> Chart | None:
     max_seconds = _nice_ceiling(max(p.seconds for p in points))
     max_changed = _nice_ceiling(max(p.changed for p in points))
     slot = plot_w / len(points)
+    # Runs of a day or two are told apart by time, longer histories by date.
+    short_span = points[-1].started_at - points[0].started_at < dt.timedelta(days=2)
+    label_format = "%H:%M" if short_span else "%m-%d"
     bar_w = max(3.0, min(28.0, slot * 0.6))
     bars, line = [], []
     for index, point in enumerate(points):
@@ -101,7 +105,7 @@ def run_chart(points: list[ChartPoint]) -> Chart | None:
                     f"{duration(point.seconds)}, {point.changed:,} rows changed, {point.status}"
                 ),
                 run_id=point.run_id,
-                label=f"{point.started_at:%m-%d}",
+                label=point.started_at.strftime(label_format),
             )
         )
         line.append(f"{cx:.1f},{cy:.1f}")

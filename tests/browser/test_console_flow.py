@@ -206,6 +206,7 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     page.click("button[data-kind=full]")
     expect(page.locator("h1")).to_contain_text("Full #")
     page.evaluate("window.__notReloaded = true")
+    shoot(page, artifacts, "08a-run-in-progress")
     wait_for_status(page, "Succeeded")
     # The page followed the run by polling: same document, no reload.
     assert page.evaluate("window.__notReloaded === true")
