@@ -366,6 +366,7 @@ class _Planner:
                 )
             else:
                 self.run(cursor, f"INSERT INTO {target} SELECT '{file}', p.* FROM ({projected}) p")
+        self.run(cursor, f"ANALYZE {target}")
         if not send_all:
             self.run(
                 cursor,
