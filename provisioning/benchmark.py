@@ -288,8 +288,13 @@ def benchmark_run(
             full_phases_s=_phases(full),
         )
         for measure in extra_measurements():
-            log(f"Extra measurement: {measure.__module__}.{measure.__name__}")
-            results.update(measure(context))
+            name = f"{measure.__module__}.{measure.__name__}"
+            log(f"Extra measurement: {name}")
+            try:
+                results.update(measure(context))
+            except Exception as exc:  # noqa: BLE001 - one broken extra must not lose the rest
+                log(f"{name} failed: {type(exc).__name__}: {exc}")
+                details.setdefault("extra_errors", {})[name] = f"{type(exc).__name__}: {exc}"
     finally:
         process.terminate()
         try:
