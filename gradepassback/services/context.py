@@ -7,6 +7,7 @@ OAuth token). Closing it releases the HTTP pools.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,11 +37,18 @@ class PassbackContext:
     oneroster: OneRosterClient
     gate: RequestGate
     categories: CategoryIndex
+    # The writer threads (as many as the district's SIS concurrency), shared by the
+    # courses this process works on at once.
+    writers: ThreadPoolExecutor
+    owns_clients: bool = True
     _user_ids: dict[str, str] | None = field(default=None, repr=False)
 
     def close(self) -> None:
-        self.canvas.close()
-        self.oneroster.close()
+        """Release the writer threads; the HTTP clients too when this context made them."""
+        self.writers.shutdown(wait=True)
+        if self.owns_clients:
+            self.canvas.close()
+            self.oneroster.close()
 
     # --- roster mirror lookups -----------------------------------------------------------
 
@@ -115,6 +123,10 @@ def passback_context_build(
         oneroster=oneroster or OneRosterClient.for_district(district),
         gate=RequestGate(district_id=district.pk, limit=district.oneroster_concurrency),
         categories=category_index_build(district=district, categories=categories),
+        writers=ThreadPoolExecutor(
+            max_workers=district.oneroster_concurrency, thread_name_prefix="passback-put"
+        ),
+        owns_clients=canvas is None and oneroster is None,
     )
 
 

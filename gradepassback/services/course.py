@@ -138,6 +138,7 @@ class CoursePassback:
         self.pusher = Pusher(
             client=ctx.oneroster,
             gate=ctx.gate,
+            pool=ctx.writers,
             concurrency=ctx.district.oneroster_concurrency,
             heartbeat=heartbeat,
             now=now,

@@ -461,8 +461,7 @@ def passback_run_execute(
                 with ThreadPoolExecutor(parallel, thread_name_prefix="course") as pool:
                     list(pool.map(lambda cid: _course_in_thread(cid, ctx), course_ids))
         finally:
-            if canvas is None and oneroster is None:
-                ctx.close()
+            ctx.close()
     run.refresh_from_db()
     return run
 
