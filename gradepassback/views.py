@@ -2,7 +2,9 @@
 
 For a Canvas-side "sync grades" button (or any district script): authenticated by the
 district's passback trigger token as ``Authorization: Bearer <token>``, it queues a
-passback of that one course through Celery and answers 202 with the run id. The token is
+passback of that one course through Celery and answers 202 with the run id. ``?full=1``
+reads every score and re-sends what the SIS refused earlier (e.g. once a grading window
+opened); otherwise only what changed is sent. The token is
 per district; the course must be one the service provisioned. Unknown districts and bad
 tokens get the same 401, so the endpoint does not reveal which slugs exist.
 """
@@ -47,6 +49,7 @@ def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str)
             trigger=SyncRun.Trigger.API,
             actor_label="api (passback trigger token)",
             course_sis_ids=[sis_course_id],
+            full=request.GET.get("full", "") in ("1", "true", "yes"),
         )
     except PassbackDisabled as exc:
         return JsonResponse({"error": str(exc)}, status=403)
@@ -61,5 +64,11 @@ def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str)
         return response
     run_passback.delay_on_commit(run.pk)
     return JsonResponse(
-        {"run_id": run.pk, "status": run.status, "course": sis_course_id}, status=202
+        {
+            "run_id": run.pk,
+            "status": run.status,
+            "course": sis_course_id,
+            "full": run.passback.full,
+        },
+        status=202,
     )

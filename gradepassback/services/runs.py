@@ -79,6 +79,9 @@ HEARTBEAT_EVERY_SECONDS = 30.0
 WORKER = f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
+RUN_ABANDONED = "The passback stopped: no worker worked on it."
+
+
 class TransientPassbackError(Exception):
     """An upstream error worth another try; the run or course went back to waiting."""
 
@@ -493,7 +496,11 @@ def passback_runs_reap(*, now: dt.datetime | None = None) -> list[int]:
     ).filter(Q(heartbeat_at__lt=now - STALE_AFTER) | Q(heartbeat_at__isnull=True))
     for run in stale.select_related("district"):
         if run.status == S.QUEUED or run.attempts >= MAX_ATTEMPTS:
-            passback_run_fail(run=run, error="The passback stopped: no worker worked on it.")
+            with transaction.atomic():
+                passback_run_fail(run=run, error=RUN_ABANDONED)
+                PassbackCourse.objects.filter(
+                    passback_run__run=run, status=C.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+                ).update(status=C.CANCELLED, error=RUN_ABANDONED, finished_at=now)
             continue
         with transaction.atomic():
             SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=now, attempts=run.attempts + 1)

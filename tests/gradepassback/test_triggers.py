@@ -98,7 +98,7 @@ def test_endpoint_queues_one_course_and_enforces_one_run(client, sandbox, provis
     assert response.status_code == 202
     body = response.json()
     run = SyncRun.objects.get(pk=body["run_id"])
-    assert body == {"run_id": run.pk, "status": "queued", "course": course}
+    assert body == {"run_id": run.pk, "status": "queued", "course": course, "full": False}
     assert (run.kind, run.trigger, run.status) == ("passback", "api", "queued")
     assert PassbackRun.objects.get(run=run).course_sis_ids == [course]
     assert AuditEvent.objects.filter(
@@ -108,6 +108,17 @@ def test_endpoint_queues_one_course_and_enforces_one_run(client, sandbox, provis
     assert busy.status_code == 409
     assert busy.json()["active_run_id"] == run.pk
     assert busy["Retry-After"] == "60"
+
+
+def test_endpoint_full_on_request(client, sandbox, provisioned):
+    course = class_with_quarters(sandbox, {0, 1})
+    token = passback_trigger_token_issue(district=provisioned, actor=None, actor_label="t")
+    response = client.post(
+        _url(provisioned.slug, course) + "?full=1", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 202
+    assert response.json()["full"] is True
+    assert PassbackRun.objects.get(run_id=response.json()["run_id"]).full
 
 
 def test_endpoint_unknown_course_and_passback_off(client, provisioned):
