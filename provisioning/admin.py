@@ -75,7 +75,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_label(self, run: SyncRun) -> str:
         if run.status == SyncRun.Status.HELD:
-            return format_html("<strong>held</strong> — awaiting approval")
+            return format_html("<strong>{}</strong> — awaiting approval", "held")
         return run.get_status_display()
 
     @admin.display(description="changes")
