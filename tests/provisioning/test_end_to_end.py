@@ -89,12 +89,22 @@ def test_each_kind_of_change_sends_exactly_the_changed_rows(sandbox, sandbox_dis
     for _course, section, user, role, _status in rows:
         assert enrollment_state(sandbox, section=section, user=user, role=role) == "inactive"
 
+    moved = sandbox.oneroster.mutate(moves=1)
+    run = sync(sandbox_district)
+    # The new section's enrollment arrives; the old one vanished, which only a full read sees.
+    assert run.counts["enrollments"] == {
+        "create": len(moved["moved_to"]),
+        "update": 0,
+        "keep": 0,
+        "drop": 0,
+    }
+
     dropped = sandbox.oneroster.mutate(drops=2)["dropped_enrollments"]
     delta = sync(sandbox_district)
     assert delta.counts["enrollments"]["drop"] == 0  # a delta cannot see what vanished
     full = sync(sandbox_district, "full")
     assert full.status == S.SUCCEEDED, full.error
-    assert full.counts["enrollments"]["drop"] == len(dropped)
+    assert full.counts["enrollments"]["drop"] == len(dropped) + len(moved["moved_from"])
     assert full.counts["users"]["keep"] > 0  # a full run re-sends every current row
     assert len(sandbox.canvas.runner.newest_first()) > imports_before
     for record in sandbox.canvas.runner.newest_first():
