@@ -111,6 +111,7 @@ def drop_status(district: District, file: str) -> str:
     return "deleted"
 
 
-def consolidated_term_id(district: District, school_year: str) -> str:
-    """The Canvas term id of a school year in consolidated mode: stable and per district."""
-    return f"{district.slug}-sy{school_year}"
+def consolidated_term_prefix(district: District) -> str:
+    """A school year's Canvas term id in consolidated mode is this prefix and the year
+    (``springfield-sy2026``): stable, and unique per district on a shared Canvas."""
+    return f"{district.slug}-sy"

@@ -92,7 +92,7 @@ def conflicts_record_reads(
             Conflict.objects.update_or_create(
                 district_id=run.district_id,
                 kind=Conflict.Kind.INCOMPLETE_READ,
-                object_type=collection,
+                object_type=OBJECT_TYPES[collection],
                 sourced_id="",
                 defaults={
                     "severity": Conflict.Severity.WARNING,
@@ -113,7 +113,7 @@ def conflicts_record_reads(
         Conflict.objects.filter(
             district_id=run.district_id,
             kind=Conflict.Kind.INCOMPLETE_READ,
-            object_type__in=sorted(read - set(incomplete)),
+            object_type__in=sorted(OBJECT_TYPES[c] for c in read - set(incomplete)),
             closed_at__isnull=True,
         ).update(closed_at=now)
 

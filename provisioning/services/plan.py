@@ -32,7 +32,7 @@ from provisioning.mapping import (
     ENROLLMENT_ROLES,
     FILES,
     OBSERVER_ROLES,
-    consolidated_term_id,
+    consolidated_term_prefix,
     provisioned_roles,
 )
 from provisioning.services.workspace import (
@@ -154,7 +154,7 @@ class _Planner:
             "parent": district.canvas_parent_account_id,
             "roles": list(provisioned_roles(district)),
             "observer_roles": list(OBSERVER_ROLES),
-            "term_prefix": consolidated_term_id(district, ""),
+            "term_prefix": consolidated_term_prefix(district),
             "login_source": district.login_source,
         }
 
