@@ -355,6 +355,8 @@ class CourseMove:
     name: str
     old_term: str
     new_term: str
+    old_term_name: str = ""
+    new_term_name: str = ""
 
 
 @dataclass
@@ -380,7 +382,7 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
     """Compare the terms and course terms Canvas holds (the Canvas mirror) with what the
     roster mirror gives under ``term_mode``. Read-only; the next sync does the move (and is
     held by the terms guard when it retires terms)."""
-    from provisioning.mapping import FILES, consolidated_term_id
+    from provisioning.mapping import FILES, consolidated_term_prefix
 
     term_col = FILES["courses"].columns.index("term_id")
     name_col = FILES["courses"].columns.index("long_name")
@@ -401,7 +403,7 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
         first = known[0]
         if term_mode == "as_is":
             return first.sourced_id
-        return consolidated_term_id(district, first.school_year)
+        return consolidated_term_prefix(district) + first.school_year
 
     class_terms = dict(
         RosterClass.objects.filter(district=district).values_list("sourced_id", "terms")
@@ -427,10 +429,13 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
                 if s.school_year.isdigit()
                 else s.school_year
             )
-            wanted[consolidated_term_id(district, s.school_year)] = label
+            wanted[consolidated_term_prefix(district) + s.school_year] = label
     current = dict(
         CanvasRow.objects.filter(district=district, file="terms").values_list("row__0", "row__1")
     )
+    for move in moves:
+        move.old_term_name = current.get(move.old_term, "")
+        move.new_term_name = wanted.get(move.new_term, "")
     return TermModePreview(
         from_mode=district.term_mode,
         to_mode=term_mode,
