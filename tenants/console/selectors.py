@@ -23,6 +23,7 @@ from tenants.console.display import (
     duration,
     run_seconds,
 )
+from tenants.models import AuditEvent
 from tenants.selectors import district_credential_warning
 
 if TYPE_CHECKING:
@@ -326,6 +327,25 @@ def conflict_browse(
             Q(sourced_id__icontains=filters.search) | Q(detail__icontains=filters.search)
         )
     return conflicts.order_by("-last_seen", "kind", "sourced_id")
+
+
+def conflict_open_counts(*, district: District) -> dict[str, int]:
+    """Open conflicts of the district by severity."""
+    return dict(
+        Conflict.objects.filter(district=district, closed_at__isnull=True)
+        .values_list("severity")
+        .annotate(n=Count("id"))
+    )
+
+
+def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[AuditEvent]:
+    """Audit rows of every district (or one), newest first."""
+    events = AuditEvent.objects.select_related("district", "actor")
+    if district_slug:
+        events = events.filter(district__slug=district_slug)
+    if action:
+        events = events.filter(action=action)
+    return events.order_by("-created_at", "-id")
 
 
 def school_names(*, district_ids: list[int] | None = None) -> dict[str, str]:

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from provisioning.mapping import FILES
 from provisioning.models import Conflict, SyncRun
-from provisioning.selectors import conflict_list, sync_run_log_lines
+from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
 from tenants.console.access import abilities, can, console_view, require
 from tenants.console.charts import run_chart
 from tenants.console.display import (
@@ -46,7 +45,9 @@ from tenants.console.selectors import (
     CONFLICT_AGES,
     OVERVIEW_SORTS,
     ConflictFilters,
+    audit_browse,
     conflict_browse,
+    conflict_open_counts,
     conflict_schools,
     district_overview,
     run_chart_points,
@@ -62,8 +63,8 @@ from tenants.console.services import (
     console_run_approve,
     console_run_start,
 )
-from tenants.models import SECRET_FIELDS, AuditEvent, District, EvaluationRow
-from tenants.selectors import audit_event_list, district_credential_warning
+from tenants.models import SECRET_FIELDS, AuditEvent, District, EvaluationReport, EvaluationRow
+from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
 from tenants.services.districts import (
     district_create,
@@ -234,14 +235,10 @@ def _district_page(
 ) -> HttpResponse:
     from tenants.evaluation.selectors import evaluation_report_list
 
-    active = SyncRun.objects.filter(district=district, status__in=SyncRun.ACTIVE_STATUSES).first()
+    active = sync_run_active(district=district)
     runs = [run_row(r) for r in run_list(district=district)[:15]]
     form = settings_form or DistrictOptionsForm(instance=district)
-    open_conflicts = dict(
-        Conflict.objects.filter(district=district, closed_at__isnull=True)
-        .values_list("severity")
-        .annotate(n=Count("id"))
-    )
+    open_conflicts = conflict_open_counts(district=district)
     context = _context(
         request,
         **_check_context(request, district),
@@ -431,7 +428,7 @@ def runs(request: HttpRequest) -> HttpResponse:
             request,
             page=page,
             rows=[run_row(r) for r in page.object_list],
-            districts=District.objects.order_by("name"),
+            districts=district_list(),
             filters={"district": slug, "kind": kind, "status": status},
             query_string=_query_string(district=slug, kind=kind, status=status),
             kinds=SyncRun.Kind.choices,
@@ -501,8 +498,6 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
     passback = getattr(run, "passback", None) if run.kind == SyncRun.Kind.PASSBACK else None
     evaluation = None
     if run.kind == SyncRun.Kind.EVALUATION:
-        from tenants.models import EvaluationReport
-
         evaluation = EvaluationReport.objects.filter(run=run).first()
     counts = run.counts or {}
     provisioning = run.kind in (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN)
@@ -686,7 +681,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
             rows=[(c, names.get(c.school, c.school)) for c in page.object_list],
             filters=filters,
             query_string=_query_string(**query),
-            districts=District.objects.order_by("name"),
+            districts=district_list(),
             kinds=Conflict.Kind.choices,
             schools=conflict_schools(filters=filters),
             ages=[(key, label) for key, (label, _, _) in CONFLICT_AGES.items()],
@@ -722,9 +717,7 @@ def conflict_resolve(request: HttpRequest, conflict_id: int) -> HttpResponse:
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def _report(run_id: int) -> Any:
-    from tenants.models import EvaluationReport
-
+def _report(run_id: int) -> EvaluationReport:
     return get_object_or_404(EvaluationReport.objects.select_related("district", "run"), pk=run_id)
 
 
@@ -821,15 +814,11 @@ def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def audit(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("district", "")
-    events = AuditEvent.objects.select_related("district", "actor")
-    if slug:
-        events = events.filter(district__slug=slug)
     action = request.GET.get("action", "")
-    if action in AuditEvent.Action.values:
-        events = events.filter(action=action)
-    page = Paginator(events.order_by("-created_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    events = audit_browse(
+        district_slug=slug, action=action if action in AuditEvent.Action.values else ""
     )
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "console/audit.html",
@@ -837,7 +826,7 @@ def audit(request: HttpRequest) -> HttpResponse:
             request,
             page=page,
             events=[(e, audit_lines(e.changes)) for e in page.object_list],
-            districts=District.objects.order_by("name"),
+            districts=district_list(),
             actions=AuditEvent.Action.choices,
             filters={"district": slug, "action": action},
             query_string=_query_string(district=slug, action=action),
