@@ -64,6 +64,17 @@ def _nice_ceiling(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+#: Time-axis maxima: halves and wholes read as round times (30 s, 1 min, 5 min, 1 h …).
+_SECONDS_STEPS = (10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 10800, 14400, 21600)
+
+
+def _nice_seconds(value: float) -> float:
+    for step in _SECONDS_STEPS:
+        if step >= value:
+            return float(step)
+    return _nice_ceiling(value / 3600) * 3600
+
+
 def _count(value: float) -> str:
     if value >= 1_000_000:
         return f"{value / 1_000_000:g} M"
@@ -78,7 +89,7 @@ def run_chart(points: list[ChartPoint]) -> Chart | None:
         return None
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    max_seconds = _nice_ceiling(max(p.seconds for p in points))
+    max_seconds = _nice_seconds(max(p.seconds for p in points))
     max_changed = _nice_ceiling(max(p.changed for p in points))
     slot = plot_w / len(points)
     # Runs of a day or two are told apart by time, longer histories by date.

@@ -183,3 +183,26 @@ def test_sync_evaluate_refuses_while_another_run_is_active(sandbox, district):
 
     assert exited.value.code == 1
     assert out.getvalue().startswith("refused: District")
+
+
+def test_an_evaluation_whose_worker_died_stops_holding_the_district(sandbox, district):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    stale = evaluation_run_create(
+        district=district, trigger=SyncRun.Trigger.CLI, actor_label="test"
+    )
+    long_ago = timezone.now() - dt.timedelta(minutes=40)
+    SyncRun.objects.filter(pk=stale.pk).update(
+        status=S.RUNNING, created_at=long_ago, started_at=long_ago, heartbeat_at=long_ago
+    )
+
+    fresh = evaluation_run_create(
+        district=district, trigger=SyncRun.Trigger.CLI, actor_label="test"
+    )
+
+    stale.refresh_from_db()
+    assert stale.status == S.FAILED
+    assert "no worker worked on it" in stale.error
+    assert fresh.status == S.QUEUED
