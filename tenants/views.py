@@ -52,9 +52,10 @@ INTAKE_SESSION_KEY = "intake_token_hash"
 
 
 def _no_referrer(response: HttpResponse) -> HttpResponse:
-    # Never let an intake address travel in a Referer header, be cached by a browser or
-    # proxy, or get indexed.
-    response["Referrer-Policy"] = "no-referrer"
+    # Never let an intake address travel to another site in a Referer header, be cached by a
+    # browser or proxy, or get indexed. "same-origin", not "no-referrer": with no-referrer a
+    # browser POSTs the form with "Origin: null", which Django's CSRF check rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store"
     return response

@@ -120,7 +120,7 @@ def test_the_page_shows_the_district_name_and_the_form_only(client, url, distric
     assert 'name="oneroster_client_secret"' in body
     assert district.slug not in body
     assert district.canvas_base_url not in body
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
 
 
