@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +123,14 @@ class UpstreamSession:
         self._sleep = sleep
         self._checked_hosts: set[str] = set()
         self.session = requests.Session()
+        # Read proxy and CA-bundle settings from the environment once, here, instead of on
+        # every request: requests' per-request environment scan costs more CPU than the rest
+        # of a small gradebook PUT (measured in the passback benchmark).
+        self.session.proxies.update(urllib.request.getproxies())
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self.session.verify = ca_bundle
+        self.session.trust_env = False
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
