@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 from pathlib import Path
 
 import pytest
@@ -53,36 +52,14 @@ def shoot(page, artifacts, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
-#: Known defect (reported): the intake pages send ``Referrer-Policy: no-referrer``, so a
-#: browser POSTs their form with ``Origin: null`` (Fetch spec) and Django's CSRF check
-#: refuses it with a 403. ``tenants/views.py`` should send ``same-origin`` on them instead.
-INTAKE_ORIGIN_NULL = "Origin checking failed"
-
-
 def submit_intake(contact, form, base_url: str, values: dict[str, str]) -> None:
-    """Fill and send the intake form as its page does; while the defect above is present,
-    send the same form with the origin a same-origin policy would give, and warn."""
+    """Fill and send the intake form as its page does; the browser's own submission must pass
+    Django's CSRF origin check (the intake pages' Referrer-Policy decides what Origin it sends)."""
     for name, value in values.items():
         form.fill(f"#id_{name}", value)
     with form.expect_response("**/intake/form/") as posted:
         form.click("button[type=submit]")
-    if posted.value.status != 403:
-        return
-    warnings.warn(
-        "Intake form refused by the browser's Origin: null (Referrer-Policy: no-referrer); "
-        "submitted with a same-origin Origin header instead.",
-        stacklevel=2,
-    )
-    form.go_back()
-    token = form.input_value("input[name=csrfmiddlewaretoken]")
-    response = contact.request.post(
-        f"{base_url}/intake/form/",
-        form={**values, "csrfmiddlewaretoken": token},
-        headers={"Origin": base_url, "Referer": f"{base_url}/intake/form/"},
-        max_redirects=0,
-    )
-    assert response.status == 200, response.text()
-    form.set_content(response.text())
+    assert posted.value.status != 403, "the browser's intake submission was refused (CSRF)"
 
 
 def districts_in_other_states() -> None:
