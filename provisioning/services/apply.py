@@ -37,6 +37,7 @@ from provisioning import conf
 from provisioning.mapping import CHANGE_SIS_ID, FILES
 from provisioning.models import Conflict, SyncRun, SyncRunLog
 from provisioning.services.conflicts import conflicts_record_canvas
+from provisioning.services.plan import bulk_session
 from provisioning.services.runs import Heartbeat, sync_run_log, sync_run_transition
 from provisioning.services.sis_zip import (
     MAIN,
@@ -247,7 +248,7 @@ def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
     now = timezone.now()
     plan = ws.table("plan")
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        bulk_session(cursor)
         cursor.execute(
             f"DELETE FROM provisioning_canvasrow c USING {plan} p "
             "WHERE c.district_id = %s AND p.action = 'drop' AND c.file = p.file AND c.key = p.key",

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
-from provisioning.services.plan import OBJECT_TYPES, PLAN_KINDS
+from provisioning.services.plan import OBJECT_TYPES, PLAN_KINDS, bulk_session
 from tenants.models import AuditEvent
 from tenants.services.audit import actor_label_for, audit_record
 
@@ -148,6 +148,13 @@ def conflicts_record_canvas(
             ],
         )
         cursor.execute(_UPSERT.format(source=found_table), params)
+        if not Conflict.objects.filter(
+            district_id=run.district_id,
+            kind__in=(Conflict.Kind.CANVAS_ERROR, Conflict.Kind.CANVAS_WARNING),
+            closed_at__isnull=True,
+        ).exists():
+            return
+        bulk_session(cursor)
         cursor.execute(
             "UPDATE provisioning_conflict c SET closed_at = %(now)s "
             f"FROM {ws.table('plan')} p JOIN (VALUES {file_types}) f(file, object_type) "

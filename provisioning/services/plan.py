@@ -512,9 +512,7 @@ def sync_plan_build(
     replaced = read_modes(full_read=full_read, stage=stage)
     planner = _Planner(ws=ws, district=district, replaced=replaced)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
-        # Plans over millions of rows are simple hash joins; JIT compilation only adds time.
-        cursor.execute("SET LOCAL jit = off")
+        bulk_session(cursor)
         planner.validate(cursor)
         planner.project(cursor, send_all=send_all)
         school_names = _school_names(cursor, planner)
@@ -533,6 +531,18 @@ def sync_plan_build(
         high_water=high_water,
         replaced=replaced,
     )
+
+
+def bulk_session(cursor: Any) -> None:
+    """Settings for set-based statements over millions of rows, for this transaction.
+
+    Their joins are hash joins. Tables written moments ago have stale statistics (a table
+    that held nothing at its last ANALYZE looks empty), and a nested loop planned on such a
+    guess over millions of rows never finishes. JIT compilation only adds time here.
+    """
+    cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    cursor.execute("SET LOCAL jit = off")
 
 
 def _school_names(cursor: Any, planner: _Planner) -> dict[str, str]:
