@@ -304,6 +304,28 @@ def sync_run_worker_lost(*, run: SyncRun) -> SyncRun:
     return sync_run_fail(run=run, error=RUN_WORKER_LOST)
 
 
+def _workspaces_sweep() -> None:
+    """Drop run schemas left behind by runs that ended without cleaning up (a crash after
+    the commit, a killed command): only an active run's schema is still needed."""
+    from django.db import connection
+
+    from provisioning.services.workspace import Workspace
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT substring(nspname from 10)::bigint FROM pg_namespace "
+            "WHERE nspname ~ '^prov_run_[0-9]+$'"
+        )
+        run_ids = [row[0] for row in cursor.fetchall()]
+    active = set(
+        SyncRun.objects.filter(pk__in=run_ids, status__in=SyncRun.ACTIVE_STATUSES).values_list(
+            "pk", flat=True
+        )
+    )
+    for run_id in set(run_ids) - active:
+        Workspace(run_id).drop()
+
+
 @dataclass(frozen=True, slots=True)
 class ReapResult:
     """What the reaper did and what the caller should send again."""
@@ -321,7 +343,8 @@ def sync_runs_reap(*, now: dt.datetime | None = None) -> ReapResult:
     - ``applying`` with a stale heartbeat: re-sent to ``provisioning.apply_run``, which
       re-applies the stored plan (Canvas imports are idempotent and the mirrors commit in
       one transaction), until ``MAX_ATTEMPTS`` → failed;
-    - ``queued`` for a while: its message was probably lost (broker down at commit) → re-sent.
+    - ``queued`` for a while: its message was probably lost (broker down at commit) → re-sent;
+    - the schema of a run that is over (crashed after its commit) → dropped.
 
     A held run waits for a person and is never reaped. Called by ``provisioning.reap_runs``.
     """
@@ -340,6 +363,7 @@ def sync_runs_reap(*, now: dt.datetime | None = None) -> ReapResult:
         except SyncRunTransitionError:
             continue  # it moved on meanwhile
         failed.append(run.pk)
+    _workspaces_sweep()
     resend_queued = list(
         SyncRun.objects.filter(
             kind__in=kinds, status=S.QUEUED, created_at__lt=now - QUEUED_RESEND_AFTER

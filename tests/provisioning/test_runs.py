@@ -138,6 +138,10 @@ def test_the_reaper_fails_silent_runs_and_resends_lost_messages():
     SyncRun.objects.filter(pk=lost.pk).update(created_at=long_ago)
     fresh = sync_run_create(district=district_make(), kind="delta", trigger="schedule")
     sync_run_transition(run=fresh, to=S.RUNNING)
+    Workspace(fresh.pk).create()
+    finished = sync_run_create(district=district_make(), kind="delta", trigger="schedule")
+    sync_run_transition(run=finished, to=S.FAILED)
+    Workspace(finished.pk).create()  # left behind by a crash after the run ended
 
     result = sync_runs_reap()
     assert result.failed == [stuck.pk]
@@ -147,6 +151,8 @@ def test_the_reaper_fails_silent_runs_and_resends_lost_messages():
     assert stuck.status == S.FAILED
     fresh.refresh_from_db()
     assert fresh.status == S.RUNNING
+    assert Workspace(fresh.pk).exists()
+    assert not Workspace(finished.pk).exists()
     # A reaped worker that wakes up stops at its next heartbeat instead of writing on.
     with pytest.raises(SyncRunLost):
         sync_run_heartbeat(run=stuck)
