@@ -255,7 +255,9 @@ class RosterRecord(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    sourced_id = models.CharField(max_length=255)
+    # Byte-order collation: ids are compared, never sorted for people, and "C" makes the
+    # unique index about three times cheaper to build and maintain than a locale's rules.
+    sourced_id = models.CharField(max_length=255, db_collation="C")
     date_last_modified = models.DateTimeField(null=True, blank=True)
     content_hash = models.CharField(max_length=32)
     last_seen_at = models.DateTimeField()
@@ -379,8 +381,8 @@ class CanvasRow(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    file = models.CharField(max_length=16)
-    key = models.CharField(max_length=511)
+    file = models.CharField(max_length=16, db_collation="C")
+    key = models.CharField(max_length=511, db_collation="C")  # see RosterRecord.sourced_id
     school = models.CharField(max_length=255, blank=True)
     row = ArrayField(models.TextField())
     row_hash = models.CharField(max_length=32)

@@ -342,7 +342,7 @@ class _Planner:
         t, eff = self.t, self.eff
         self.run(
             cursor,
-            f"CREATE TABLE {t('plan')} (file text NOT NULL, key text NOT NULL, "
+            f'CREATE TABLE {t("plan")} (file text NOT NULL, key text COLLATE "C" NOT NULL, '
             "school text NOT NULL, action text NOT NULL, row text[] NOT NULL, prev_row text[], "
             "hash text NOT NULL)",
         )
@@ -350,8 +350,9 @@ class _Planner:
         if not send_all:
             self.run(
                 cursor,
-                f"CREATE UNLOGGED TABLE {target} (file text NOT NULL, key text NOT NULL, "
-                "school text NOT NULL, row text[] NOT NULL, hash text NOT NULL)",
+                f"CREATE UNLOGGED TABLE {target} (file text NOT NULL, "
+                'key text COLLATE "C" NOT NULL, school text NOT NULL, row text[] NOT NULL, '
+                "hash text NOT NULL)",
             )
         for file, select in self._projections(t, eff).items():
             projected = f"SELECT p.key, p.school, p.row, md5(p.row::text) AS hash FROM ({select}) p"

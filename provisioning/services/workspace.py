@@ -117,7 +117,8 @@ class Workspace:
         for collection, columns in SOURCE_COLUMNS.items():
             cols = ", ".join(f"{name} {kind}" for name, kind in columns)
             statements.append(
-                f"CREATE UNLOGGED TABLE {self.src(collection)} (sourced_id text NOT NULL, "
+                f"CREATE UNLOGGED TABLE {self.src(collection)} "
+                '(sourced_id text COLLATE "C" NOT NULL, '
                 f"status text NOT NULL, date_last_modified timestamptz, {cols})"
             )
         statements.append(
