@@ -322,7 +322,8 @@ def sync_run_resume(
     run.refresh_from_db(fields=["attempts", "heartbeat_at"])
     ws = Workspace(run.pk)
     read = {c: n["read"] for c, n in (run.plan_summary or {}).get("source", {}).items()}
-    if not ws.exists() or not ws.source_intact(read):
+    planned = sum(sum(actions.values()) for actions in (run.counts or {}).values())
+    if not ws.exists() or not ws.intact(read=read, planned=planned):
         return sync_run_fail(run=run, error=RUN_PLAN_LOST)
     try:
         return sync_run_apply(run=run, heartbeat=heartbeat, client=canvas)

@@ -342,8 +342,9 @@ class _Planner:
         t, eff = self.t, self.eff
         self.run(
             cursor,
-            f'CREATE TABLE {t("plan")} (file text NOT NULL, key text COLLATE "C" NOT NULL, '
-            "school text NOT NULL, action text NOT NULL, row text[] NOT NULL, prev_row text[], "
+            f"CREATE UNLOGGED TABLE {t('plan')} (file text NOT NULL, "
+            'key text COLLATE "C" NOT NULL, school text NOT NULL, action text NOT NULL, '
+            "row text[] NOT NULL, prev_row text[], "
             "hash text NOT NULL)",
         )
         target = t("plan") if send_all else t("proj")

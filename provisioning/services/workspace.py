@@ -106,9 +106,9 @@ class Workspace:
     def create(self) -> None:
         """Create the schema and the source tables (replacing leftovers of a dead attempt).
 
-        The source tables are unlogged: they take millions of rows per run and are rebuilt
-        by the next read anyway. PostgreSQL empties unlogged tables after a crash, so a held
-        run checks ``source_intact`` before applying; its plan table is logged.
+        Every table of a run is unlogged: they take millions of rows per run and the next
+        read rebuilds them anyway. PostgreSQL empties unlogged tables after a crash, so a
+        held run checks ``intact`` before it is applied.
         """
         statements = [
             f"DROP SCHEMA IF EXISTS {self.schema} CASCADE",
@@ -129,8 +129,9 @@ class Workspace:
             for statement in statements:
                 cursor.execute(statement)
 
-    def source_intact(self, read: dict[str, int]) -> bool:
-        """Whether every collection that was read still has rows (``read``: records read)."""
+    def intact(self, *, read: dict[str, int], planned: int) -> bool:
+        """Whether the staged read and the plan survived: PostgreSQL empties unlogged tables
+        after a crash. ``read``: records read per collection; ``planned``: plan rows."""
         with connection.cursor() as cursor:
             for collection, count in read.items():
                 if not count:
@@ -138,7 +139,8 @@ class Workspace:
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.src(collection)})")  # noqa: S608
                 if not cursor.fetchone()[0]:
                     return False
-        return True
+            cursor.execute(f"SELECT count(*) FROM {self.table('plan')}")  # noqa: S608
+            return cursor.fetchone()[0] == planned
 
     def drop(self) -> None:
         with connection.cursor() as cursor:

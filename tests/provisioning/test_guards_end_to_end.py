@@ -171,3 +171,22 @@ def test_a_rejected_import_rolls_back_the_mirror_but_keeps_the_run_story(sandbox
     assert failed.log_lines.filter(message__startswith="Canvas SIS import").count() == 2
     assert CanvasRow.objects.filter(district=district).count() == rows_before
     assert sync(district).counts["users"]["create"] == 2
+
+
+def test_a_held_plan_lost_in_a_crash_is_never_applied(sandbox, provisioned):
+    """The run's tables are unlogged: after a database crash they come back empty. An
+    approval must then fail instead of applying (or committing) an empty plan."""
+    from django.db import connection
+
+    from provisioning.services.pipeline import RUN_PLAN_LOST
+
+    sandbox.oneroster.scenario("mass_drop", share=0.6)
+    run = sync(provisioned, "full")
+    assert run.status == S.HELD
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Workspace(run.pk).table('plan')}")
+    before = _imports(sandbox)
+    run = approve(run)
+    assert run.status == S.FAILED
+    assert run.error == RUN_PLAN_LOST
+    assert _imports(sandbox) == before
