@@ -210,11 +210,11 @@ def _changes(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _phases(run: Any) -> dict[str, float]:
-    """Seconds between the run's log lines: where a run spends its time."""
+    """Where a run spends its time: seconds up to each log line, from the one before."""
     lines = list(run.log_lines.order_by("id").values_list("created_at", "message"))
     phases: dict[str, float] = {}
-    for (at, message), (next_at, _) in itertools.pairwise(lines):
-        phases[message.split(":")[0][:40]] = round((next_at - at).total_seconds(), 2)
+    for (at, _), (next_at, message) in itertools.pairwise(lines):
+        phases[message.split(":")[0].split(",")[0][:48]] = round((next_at - at).total_seconds(), 2)
     return phases
 
 
