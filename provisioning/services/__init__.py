@@ -1,0 +1,1 @@
+"""Provisioning services: runs, reading, planning, zips and applying (docs/provisioning.md)."""
