@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from integration.http.errors import UpstreamError
 from provisioning.models import SyncRun
-from provisioning.services.pipeline import Heartbeat
 from provisioning.services.runs import (
     STALE_AFTER,
+    Heartbeat,
     SyncRunLost,
     SyncRunTransitionError,
     sync_run_create,
