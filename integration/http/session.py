@@ -232,20 +232,26 @@ class UpstreamSession:
         except ValueError:
             return None
 
+    def body(self, response: requests.Response) -> bytes:
+        """The response body, read to the end; a body cut short is a protocol error."""
+        try:
+            return response.content
+        except requests.exceptions.RequestException as exc:
+            raise UpstreamProtocolError(
+                f"{self.role} cut the response short from {safe_url(response.url)}",
+                url=safe_url(response.url),
+            ) from exc
+
     def decode_json(self, response: requests.Response) -> Any:
         import orjson
 
+        content = self.body(response)
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise UpstreamProtocolError(
                 f"{self.role} sent a body that is not valid JSON from {safe_url(response.url)}",
                 status=response.status_code,
-                url=safe_url(response.url),
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise UpstreamProtocolError(
-                f"{self.role} cut the response short from {safe_url(response.url)}",
                 url=safe_url(response.url),
             ) from exc
 

@@ -45,6 +45,7 @@ from integration.oneroster.records import (
     Record,
     Result,
 )
+from integration.oneroster.wire import decode_page
 
 logger = logging.getLogger(__name__)
 
@@ -394,9 +395,12 @@ class OneRosterClient:
                 params["filter"] = request.filter
             url = self._url(request.path, params)
         response = self._send("GET", url, gradebook=gradebook)
-        body = self._session.decode_json(response)
-        rows = _envelope(body, COLLECTION_KEYS[request.collection], request.collection)
-        records = parse_page(request.collection, rows)
+        records = decode_page(request.collection, self._session.body(response))
+        if records is None:
+            # Something on the page is not plainly valid: validate record by record.
+            body = self._session.decode_json(response)
+            rows = _envelope(body, COLLECTION_KEYS[request.collection], request.collection)
+            records = parse_page(request.collection, rows)
         next_link = response.links.get("next", {}).get("url")
         return Page(
             records=records,

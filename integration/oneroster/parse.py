@@ -8,8 +8,9 @@ booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list
 ``href`` is ignored (records keep sourcedIds only; writers omit it), ``scoreDate`` may carry
 a time, ``date-time`` without an offset is read as UTC.
 
-This is the hot path of a full read (millions of enrollments), hence the plain,
-branch-light code and the small timestamp cache.
+A full read's big collections normally skip this module's per-field checks: ``wire.py``
+decodes their pages straight into records and hands a page here only when something in it
+does not fit the plain valid shape, so the reasons come from one place.
 """
 
 from __future__ import annotations
@@ -66,14 +67,14 @@ GUIDREF_TYPES = frozenset(
 )
 # What a reference may point at, by the field's meaning. Providers differ in how specific
 # they are (``org`` vs ``school``, ``user`` vs ``student``), so each set is generous.
-_ORG_REF = frozenset({"org"})
-_SESSION_REF = frozenset({"academicSession", "term", "gradingPeriod"})
-_USER_REF = frozenset({"user", "student", "teacher"})
-_CLASS_REF = frozenset({"class"})
-_COURSE_REF = frozenset({"course"})
-_CATEGORY_REF = frozenset({"category"})
-_LINEITEM_REF = frozenset({"lineItem"})
-_STUDENT_REF = frozenset({"student", "user"})
+ORG_REF_TYPES = frozenset({"org"})
+SESSION_REF_TYPES = frozenset({"academicSession", "term", "gradingPeriod"})
+USER_REF_TYPES = frozenset({"user", "student", "teacher"})
+CLASS_REF_TYPES = frozenset({"class"})
+COURSE_REF_TYPES = frozenset({"course"})
+CATEGORY_REF_TYPES = frozenset({"category"})
+LINEITEM_REF_TYPES = frozenset({"lineItem"})
+STUDENT_REF_TYPES = frozenset({"student", "user"})
 
 _TRUE = frozenset({True, "true", "True", "TRUE"})
 _FALSE = frozenset({False, "false", "False", "FALSE"})
@@ -303,8 +304,8 @@ def _org(o: dict, e: _Reasons) -> Org:
         name=_text(o.get("name"), "name", e, required=True),
         type=_enum(o.get("type"), "type", ORG_TYPES, e),
         identifier=_text(o.get("identifier"), "identifier", e, required=False),
-        parent=_ref(o.get("parent"), "parent", _ORG_REF, e, required=False),
-        children=_refs(o.get("children"), "children", _ORG_REF, e, required=False),
+        parent=_ref(o.get("parent"), "parent", ORG_REF_TYPES, e, required=False),
+        children=_refs(o.get("children"), "children", ORG_REF_TYPES, e, required=False),
     )
 
 
@@ -326,8 +327,8 @@ def _session(o: dict, e: _Reasons) -> AcademicSession:
         start_date=start or dt.date.min,
         end_date=end or dt.date.min,
         school_year=_text(school_year, "schoolYear", e, required=True),
-        parent=_ref(o.get("parent"), "parent", _SESSION_REF, e, required=False),
-        children=_refs(o.get("children"), "children", _SESSION_REF, e, required=False),
+        parent=_ref(o.get("parent"), "parent", SESSION_REF_TYPES, e, required=False),
+        children=_refs(o.get("children"), "children", SESSION_REF_TYPES, e, required=False),
     )
 
 
@@ -339,8 +340,8 @@ def _course(o: dict, e: _Reasons) -> Course:
         date_last_modified=modified,
         title=_text(o.get("title"), "title", e, required=True),
         course_code=_text(o.get("courseCode"), "courseCode", e, required=True),
-        org=_ref(o.get("org"), "org", _ORG_REF, e, required=False) or "",
-        school_year=_ref(o.get("schoolYear"), "schoolYear", _SESSION_REF, e, required=False),
+        org=_ref(o.get("org"), "org", ORG_REF_TYPES, e, required=False) or "",
+        school_year=_ref(o.get("schoolYear"), "schoolYear", SESSION_REF_TYPES, e, required=False),
         subjects=_strings(o.get("subjects"), "subjects", e),
     )
 
@@ -359,9 +360,9 @@ def _class(o: dict, e: _Reasons) -> Class:
         else "scheduled",
         # course and terms are "strict" fields: a class without them cannot be placed in
         # a Canvas course and term, so it is invalid here rather than a silent default.
-        course=_ref(o.get("course"), "course", _COURSE_REF, e, required=True) or "",
-        school=_ref(o.get("school"), "school", _ORG_REF, e, required=True) or "",
-        terms=_refs(o.get("terms"), "terms", _SESSION_REF, e, required=True),
+        course=_ref(o.get("course"), "course", COURSE_REF_TYPES, e, required=True) or "",
+        school=_ref(o.get("school"), "school", ORG_REF_TYPES, e, required=True) or "",
+        terms=_refs(o.get("terms"), "terms", SESSION_REF_TYPES, e, required=True),
         location=_text(o.get("location"), "location", e, required=False),
         periods=_strings(o.get("periods"), "periods", e),
         subjects=_strings(o.get("subjects"), "subjects", e),
@@ -395,13 +396,13 @@ def _user(o: dict, e: _Reasons) -> User:
         given_name=_text(o.get("givenName"), "givenName", e, required=True),
         family_name=_text(o.get("familyName"), "familyName", e, required=True),
         role=_enum(o.get("role"), "role", ROLES, e),
-        orgs=_refs(o.get("orgs"), "orgs", _ORG_REF, e, required=True),
+        orgs=_refs(o.get("orgs"), "orgs", ORG_REF_TYPES, e, required=True),
         middle_name=_text(o.get("middleName"), "middleName", e, required=False),
         identifier=_text(o.get("identifier"), "identifier", e, required=False),
         email=_text(o.get("email"), "email", e, required=False),
         sms=_text(o.get("sms"), "sms", e, required=False),
         phone=_text(o.get("phone"), "phone", e, required=False),
-        agents=_refs(o.get("agents"), "agents", _USER_REF, e, required=False),
+        agents=_refs(o.get("agents"), "agents", USER_REF_TYPES, e, required=False),
         grades=_strings(o.get("grades"), "grades", e),
         user_ids=_user_ids(o.get("userIds"), e),
     )
@@ -415,9 +416,9 @@ def _enrollment(o: dict, e: _Reasons) -> Enrollment:
         sourced_id=sid,
         status=status,
         date_last_modified=modified,
-        user=_ref(o.get("user"), "user", _USER_REF, e, required=True) or "",
-        class_=_ref(o.get("class"), "class", _CLASS_REF, e, required=True) or "",
-        school=_ref(o.get("school"), "school", _ORG_REF, e, required=True) or "",
+        user=_ref(o.get("user"), "user", USER_REF_TYPES, e, required=True) or "",
+        class_=_ref(o.get("class"), "class", CLASS_REF_TYPES, e, required=True) or "",
+        school=_ref(o.get("school"), "school", ORG_REF_TYPES, e, required=True) or "",
         role=_enum(o.get("role"), "role", ROLES, e),
         primary=_bool(o.get("primary"), "primary", e, None),
         begin_date=begin,
@@ -460,11 +461,11 @@ def _line_item(o: dict, e: _Reasons) -> LineItem:
         title=_text(o.get("title"), "title", e, required=True),
         assign_date=assign or dt.datetime.min.replace(tzinfo=dt.UTC),
         due_date=due or dt.datetime.min.replace(tzinfo=dt.UTC),
-        class_=_ref(o.get("class"), "class", _CLASS_REF, e, required=True) or "",
+        class_=_ref(o.get("class"), "class", CLASS_REF_TYPES, e, required=True) or "",
         # IC 1.1 relaxes category and gradingPeriod (placeholder / derived from dueDate).
-        category=_ref(o.get("category"), "category", _CATEGORY_REF, e, required=False) or "",
+        category=_ref(o.get("category"), "category", CATEGORY_REF_TYPES, e, required=False) or "",
         grading_period=_ref(
-            o.get("gradingPeriod"), "gradingPeriod", _SESSION_REF, e, required=False
+            o.get("gradingPeriod"), "gradingPeriod", SESSION_REF_TYPES, e, required=False
         )
         or "",
         result_value_min=low if low is not None else 0.0,
@@ -479,8 +480,8 @@ def _result(o: dict, e: _Reasons) -> Result:
         sourced_id=sid,
         status=status,
         date_last_modified=modified,
-        line_item=_ref(o.get("lineItem"), "lineItem", _LINEITEM_REF, e, required=True) or "",
-        student=_ref(o.get("student"), "student", _STUDENT_REF, e, required=True) or "",
+        line_item=_ref(o.get("lineItem"), "lineItem", LINEITEM_REF_TYPES, e, required=True) or "",
+        student=_ref(o.get("student"), "student", STUDENT_REF_TYPES, e, required=True) or "",
         score_status=_enum(o.get("scoreStatus"), "scoreStatus", SCORE_STATUSES, e),
         score=_number(o.get("score"), "score", e, required=True),
         score_date=_date(o.get("scoreDate"), "scoreDate", e, required=True) or dt.date.min,
@@ -488,302 +489,35 @@ def _result(o: dict, e: _Reasons) -> Result:
     )
 
 
-# --- fast paths for the big collections -----------------------------------------------
+# --- cached conversions for the page decoder (``wire.py``) -------------------------------
 #
-# A full read parses millions of enrollments and users; the generic builders above cost
-# several microseconds per record in helper calls and in the frozen dataclass __init__.
-# These accept only the plainly valid shape and build the record through its slot
-# descriptors; anything unusual returns None and takes the generic path, which produces
-# the reasons. ``tests/integration/oneroster/test_parse_properties.py`` checks that a fast
-# path never accepts what the generic path rejects, and builds equal records.
+# A large district's millions of records share a few hundred thousand distinct timestamps
+# and a handful of dates, so each string is parsed once and the value object shared.
 
-_new = object.__new__
 _DATE_CACHE: dict[str, dt.date] = {}
+_DATE_CACHE_MAX = 100_000
 
 
-def _setters(cls: type) -> tuple:
-    return tuple(getattr(cls, f).__set__ for f in cls.__dataclass_fields__)
-
-
-def _fast_ts(value: Any) -> dt.datetime | None:
-    cached = _TS_CACHE.get(value) if type(value) is str else None
-    if cached is None and type(value) is str:
+def cached_timestamp(value: str) -> dt.datetime | None:
+    """A ``date-time`` string as an aware datetime, ``None`` if it is not one."""
+    cached = _TS_CACHE.get(value)
+    if cached is None:
         cached = _timestamp(value, "", _Reasons(), required=True)
     return cached
 
 
-def _fast_date(value: str) -> dt.date:
+def cached_date(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` string as a date; raises ``ValueError`` on anything else (the
+    decoder then leaves the page to the generic validator, which explains the problem)."""
     cached = _DATE_CACHE.get(value)
     if cached is None:
-        if type(value) is not str or len(value) != 10:
+        if len(value) != 10:
             raise ValueError(value)
         cached = dt.date.fromisoformat(value)
-        if len(_DATE_CACHE) > 100_000:
+        if len(_DATE_CACHE) >= _DATE_CACHE_MAX:
             _DATE_CACHE.clear()
         _DATE_CACHE[value] = cached
     return cached
-
-
-def _fast_ref(ref: Any, kinds: frozenset[str]) -> str | None:
-    if type(ref) is not dict:
-        return None
-    sid = ref.get("sourcedId")
-    kind = ref.get("type")
-    if type(sid) is str and sid and (kind is None or (type(kind) is str and kind in kinds)):
-        return sid
-    return None
-
-
-def _fast_refs(refs: Any, kinds: frozenset[str], *, required: bool) -> tuple[str, ...] | None:
-    if refs is None:
-        return None if required else ()
-    if type(refs) is not list or (required and not refs):
-        return None
-    out = []
-    for ref in refs:
-        sid = _fast_ref(ref, kinds)
-        if sid is None:
-            return None
-        out.append(sid)
-    return tuple(out)
-
-
-def _fast_base(o: dict) -> tuple[str, str, dt.datetime] | None:
-    sid = o.get("sourcedId")
-    status = o.get("status")
-    if type(sid) is not str or not sid or type(status) is not str or status not in STATUSES:
-        return None
-    modified = _fast_ts(o.get("dateLastModified"))
-    if modified is None:
-        return None
-    return sid, status, modified
-
-
-def _opt_text(value: Any) -> str | None:
-    if value is None:
-        return ""
-    return value if type(value) is str else None
-
-
-def _opt_strings(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return ()
-    if type(value) is str:
-        return (value,) if value else ()
-    if type(value) is list and all(type(v) is str for v in value):
-        return tuple(value)
-    return None
-
-
-_E = _setters(Enrollment)
-
-
-def _fast_enrollment(o: dict) -> Enrollment | None:
-    # Inlined on purpose: this runs for every one of millions of enrollments.
-    # Subscripts raise KeyError/TypeError on anything unusual; the caller then takes the
-    # generic path.
-    sid = o["sourcedId"]
-    status = o["status"]
-    role = o["role"]
-    user_ref = o["user"]
-    class_ref = o["class"]
-    school_ref = o["school"]
-    user = user_ref["sourcedId"]
-    klass = class_ref["sourcedId"]
-    school = school_ref["sourcedId"]
-    if not (
-        type(sid) is str
-        and sid
-        and status in STATUSES
-        and role in ROLES
-        and type(user) is str
-        and user
-        and type(klass) is str
-        and klass
-        and type(school) is str
-        and school
-    ):
-        return None
-    kind = user_ref.get("type")
-    if kind is not None and kind not in _USER_REF:
-        return None
-    kind = class_ref.get("type")
-    if kind is not None and kind not in _CLASS_REF:
-        return None
-    kind = school_ref.get("type")
-    if kind is not None and kind not in _ORG_REF:
-        return None
-    stamp = o["dateLastModified"]
-    modified = _TS_CACHE.get(stamp) if type(stamp) is str else None
-    if modified is None:
-        modified = _fast_ts(stamp)
-        if modified is None:
-            return None
-    primary = o.get("primary")
-    if primary is not None and type(primary) is not bool:
-        return None
-    begin = o.get("beginDate")
-    end = o.get("endDate")
-    if begin is not None:
-        begin = _DATE_CACHE.get(begin) or _fast_date(begin)
-    if end is not None:
-        end = _DATE_CACHE.get(end) or _fast_date(end)
-    r = _new(Enrollment)
-    s = _E
-    s[0](r, sid)
-    s[1](r, status)
-    s[2](r, modified)
-    s[3](r, user)
-    s[4](r, klass)
-    s[5](r, school)
-    s[6](r, role)
-    s[7](r, primary)
-    s[8](r, begin)
-    s[9](r, end)
-    return r
-
-
-_U = _setters(User)
-
-
-def _fast_user_ids(value: Any) -> tuple[tuple[str, str], ...] | None:
-    if value is None:
-        return ()
-    if type(value) is not list:
-        return None
-    out = []
-    for item in value:
-        if type(item) is not dict:
-            return None
-        identifier = item.get("identifier")
-        kind = item.get("type", "")
-        if type(identifier) is not str or type(kind) is not str:
-            return None
-        out.append((kind, identifier))
-    return tuple(out)
-
-
-def _fast_user(o: dict) -> User | None:
-    # Inlined like _fast_enrollment: half a million users in a large district.
-    sid = o["sourcedId"]
-    status = o["status"]
-    role = o["role"]
-    username = o["username"]
-    given = o["givenName"]
-    family = o["familyName"]
-    enabled = o.get("enabledUser", True)
-    if not (
-        type(sid) is str
-        and sid
-        and status in STATUSES
-        and role in ROLES
-        and type(username) is str
-        and username
-        and type(given) is str
-        and given
-        and type(family) is str
-        and family
-        and type(enabled) is bool
-    ):
-        return None
-    stamp = o["dateLastModified"]
-    modified = _TS_CACHE.get(stamp) if type(stamp) is str else None
-    if modified is None:
-        modified = _fast_ts(stamp)
-        if modified is None:
-            return None
-    texts = []
-    for name in ("middleName", "identifier", "email", "sms", "phone"):
-        value = o.get(name)
-        if value is None:
-            value = ""
-        elif type(value) is not str:
-            return None
-        texts.append(value)
-    orgs = _fast_refs(o["orgs"], _ORG_REF, required=True)
-    agents = _fast_refs(o.get("agents"), _USER_REF, required=False)
-    grades = _opt_strings(o.get("grades"))
-    user_ids = _fast_user_ids(o.get("userIds"))
-    if orgs is None or agents is None or grades is None or user_ids is None:
-        return None
-    r = _new(User)
-    s = _U
-    s[0](r, sid)
-    s[1](r, status)
-    s[2](r, modified)
-    s[3](r, enabled)
-    s[4](r, username)
-    s[5](r, given)
-    s[6](r, family)
-    s[7](r, role)
-    s[8](r, orgs)
-    s[9](r, texts[0])
-    s[10](r, texts[1])
-    s[11](r, texts[2])
-    s[12](r, texts[3])
-    s[13](r, texts[4])
-    s[14](r, agents)
-    s[15](r, grades)
-    s[16](r, user_ids)
-    return r
-
-
-_C = _setters(Class)
-
-
-def _fast_class(o: dict) -> Class | None:
-    base = _fast_base(o)
-    title = o.get("title")
-    class_type = o.get("classType", "scheduled")
-    if (
-        base is None
-        or type(title) is not str
-        or not title
-        or type(class_type) is not str
-        or class_type not in CLASS_TYPES
-    ):
-        return None
-    course = _fast_ref(o.get("course"), _COURSE_REF)
-    school = _fast_ref(o.get("school"), _ORG_REF)
-    terms = _fast_refs(o.get("terms"), _SESSION_REF, required=True)
-    code = _opt_text(o.get("classCode"))
-    location = _opt_text(o.get("location"))
-    periods = _opt_strings(o.get("periods"))
-    subjects = _opt_strings(o.get("subjects"))
-    if (
-        course is None
-        or school is None
-        or terms is None
-        or code is None
-        or location is None
-        or periods is None
-        or subjects is None
-    ):
-        return None
-    r = _new(Class)
-    s = _C
-    s[0](r, base[0])
-    s[1](r, base[1])
-    s[2](r, base[2])
-    s[3](r, title)
-    s[4](r, code)
-    s[5](r, class_type)
-    s[6](r, course)
-    s[7](r, school)
-    s[8](r, terms)
-    s[9](r, location)
-    s[10](r, periods)
-    s[11](r, subjects)
-    return r
-
-
-_FAST: dict[str, Callable[[dict], Record | None]] = {
-    "enrollments": _fast_enrollment,
-    "users": _fast_user,
-    "students": _fast_user,
-    "teachers": _fast_user,
-    "classes": _fast_class,
-}
 
 
 _BUILDERS: dict[str, Callable[[dict, _Reasons], Record]] = {
@@ -814,14 +548,6 @@ def parse_record(collection: str, obj: Any) -> Record | InvalidRecord:
         return InvalidRecord(collection, None, (f"unknown collection {collection!r}",), obj)
     if type(obj) is not dict:
         return InvalidRecord(collection, None, ("record is not a JSON object",), obj)
-    fast = _FAST.get(collection)
-    if fast is not None:
-        try:
-            record = fast(obj)
-        except Exception:  # noqa: BLE001 - any surprise: the generic path explains it
-            record = None
-        if record is not None:
-            return record
     errors = _Reasons()
     try:
         record = builder(obj, errors)
@@ -835,16 +561,5 @@ def parse_record(collection: str, obj: Any) -> Record | InvalidRecord:
 
 
 def parse_page(collection: str, rows: list) -> list[Record | InvalidRecord]:
-    """``parse_record`` over a page, with the fast path looked up once (hot loop)."""
-    fast = _FAST.get(collection)
-    if fast is None:
-        return [parse_record(collection, row) for row in rows]
-    out: list[Record | InvalidRecord] = []
-    append = out.append
-    for row in rows:
-        try:
-            record = fast(row) if type(row) is dict else None
-        except Exception:  # noqa: BLE001 - anything unusual: the generic path explains it
-            record = None
-        append(record if record is not None else parse_record(collection, row))
-    return out
+    """``parse_record`` over a page of decoded JSON objects."""
+    return [parse_record(collection, row) for row in rows]

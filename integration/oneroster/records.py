@@ -1,8 +1,9 @@
 """Typed OneRoster 1.1 records: what the client yields and what provisioning consumes.
 
-Plain frozen dataclasses (slots, no ORM). References (GUIDRefs) are kept as the referenced
-sourcedId string; the reference's ``type`` is validated by the parser, not stored. Dates are
-``datetime.date``; ``date_last_modified`` is an aware ``datetime``.
+Frozen ``msgspec.Struct`` classes (no ORM): compact, and built by a C-level ``__init__``,
+which matters when a full read creates millions of them. References (GUIDRefs) are kept as
+the referenced sourcedId string; the reference's ``type`` is validated by the parser, not
+stored. Dates are ``datetime.date``; ``date_last_modified`` is an aware ``datetime``.
 
 A record that fails validation comes out of a stream as ``InvalidRecord`` (with the reasons)
 instead of stopping it; inconsistent paging comes out as ``PagingAnomaly``. Callers record
@@ -15,11 +16,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
+
 Status = Literal["active", "tobedeleted", "inactive"]
 
 
-@dataclass(frozen=True, slots=True)
-class Org:
+class _Record(msgspec.Struct, frozen=True, gc=False):
+    """Base of the typed records. ``gc=False``: records hold only strings, dates and tuples
+    of strings, never cycles, so the cyclic collector need not track millions of them."""
+
+
+class Org(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -30,8 +37,7 @@ class Org:
     children: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class AcademicSession:
+class AcademicSession(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -44,8 +50,7 @@ class AcademicSession:
     children: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Course:
+class Course(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -56,8 +61,7 @@ class Course:
     subjects: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Class:
+class Class(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -72,8 +76,7 @@ class Class:
     subjects: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class User:
+class User(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -93,8 +96,7 @@ class User:
     user_ids: tuple[tuple[str, str], ...] = ()  # (type, identifier)
 
 
-@dataclass(frozen=True, slots=True)
-class Enrollment:
+class Enrollment(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -107,8 +109,7 @@ class Enrollment:
     end_date: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Demographics:
+class Demographics(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -116,16 +117,14 @@ class Demographics:
     sex: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Category:
+class Category(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class LineItem:
+class LineItem(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None
@@ -140,8 +139,7 @@ class LineItem:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(_Record):
     sourced_id: str
     status: str
     date_last_modified: dt.datetime | None

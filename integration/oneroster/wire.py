@@ -1,0 +1,260 @@
+"""Decode whole pages of the big collections straight into typed records (msgspec).
+
+A full read of a large district is millions of enrollments and hundreds of thousands of
+users and classes. Decoding a page into generic dicts and then checking every field in
+Python costs several times more than decoding it, in C, against a schema that already
+states the OneRoster 1.1 rules this client enforces: required fields, non-empty
+sourcedIds, exact enumeration spellings, GUIDRef shapes and the reference types each field
+accepts.
+
+The schemas accept only the plainly valid shape. ``decode_page`` returns ``None`` for a
+page with anything else in it (a missing field, a misspelt enumeration, a lenient form
+such as ``"true"`` for a boolean, a timestamp or date that does not parse, a wrong
+envelope, broken JSON); the caller then decodes that page generically and
+``parse.parse_record`` validates each record and explains every problem. So the two paths
+agree by construction on what they accept, and ``tests/integration/oneroster/
+test_parse_properties.py`` checks that they build equal records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from integration.oneroster.parse import (
+    CLASS_REF_TYPES,
+    CLASS_TYPES,
+    COURSE_REF_TYPES,
+    ORG_REF_TYPES,
+    ROLES,
+    SESSION_REF_TYPES,
+    STATUSES,
+    USER_REF_TYPES,
+    cached_date,
+    cached_timestamp,
+)
+from integration.oneroster.records import Class, Enrollment, Record, User
+
+
+def _one_of(values: frozenset[str]) -> Any:
+    """A ``Literal`` of the validator's own enumeration: one source for both paths."""
+    return Literal[tuple(sorted(values))]  # type: ignore[valid-type]
+
+
+SourcedId = Annotated[str, msgspec.Meta(min_length=1)]
+Status = _one_of(STATUSES)
+Role = _one_of(ROLES)
+ClassType = _one_of(CLASS_TYPES)
+OrgRefType = _one_of(ORG_REF_TYPES)
+UserRefType = _one_of(USER_REF_TYPES)
+ClassRefType = _one_of(CLASS_REF_TYPES)
+CourseRefType = _one_of(COURSE_REF_TYPES)
+SessionRefType = _one_of(SESSION_REF_TYPES)
+
+
+# A GUIDRef per field meaning: the reference types accepted are the validator's. ``href``
+# is not declared, so it is skipped (records keep sourcedIds only).
+class _OrgRef(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    type: OrgRefType | None = None
+
+
+class _UserRef(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    type: UserRefType | None = None
+
+
+class _ClassRef(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    type: ClassRefType | None = None
+
+
+class _CourseRef(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    type: CourseRefType | None = None
+
+
+class _SessionRef(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    type: SessionRefType | None = None
+
+
+class _Enrollment(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    status: Status
+    dateLastModified: str
+    user: _UserRef
+    class_: _ClassRef = msgspec.field(name="class")
+    school: _OrgRef
+    role: Role
+    primary: bool | None = None
+    beginDate: str | None = None
+    endDate: str | None = None
+
+
+class _UserId(msgspec.Struct, gc=False):
+    identifier: str
+    type: str = ""
+
+
+class _User(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    status: Status
+    dateLastModified: str
+    username: SourcedId
+    givenName: SourcedId
+    familyName: SourcedId
+    role: Role
+    orgs: Annotated[list[_OrgRef], msgspec.Meta(min_length=1)]
+    enabledUser: bool | None = None
+    middleName: str | None = None
+    identifier: str | None = None
+    email: str | None = None
+    sms: str | None = None
+    phone: str | None = None
+    agents: list[_UserRef] | None = None
+    grades: list[str] | str | None = None
+    userIds: list[_UserId] | None = None
+
+
+class _Class(msgspec.Struct, gc=False):
+    sourcedId: SourcedId
+    status: Status
+    dateLastModified: str
+    title: SourcedId
+    course: _CourseRef
+    school: _OrgRef
+    terms: Annotated[list[_SessionRef], msgspec.Meta(min_length=1)]
+    classCode: str | None = None
+    classType: ClassType | None = None
+    location: str | None = None
+    periods: list[str] | str | None = None
+    subjects: list[str] | str | None = None
+
+
+class _Enrollments(msgspec.Struct):
+    enrollments: list[_Enrollment]
+
+
+class _Users(msgspec.Struct):
+    users: list[_User]
+
+
+class _Classes(msgspec.Struct):
+    classes: list[_Class]
+
+
+def _strings(value: list[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if type(value) is str:
+        return (value,) if value else ()
+    return tuple(value)
+
+
+def _enrollments(page: _Enrollments) -> list[Record] | None:
+    out: list[Record] = []
+    append = out.append
+    for w in page.enrollments:
+        modified = cached_timestamp(w.dateLastModified)
+        if modified is None:
+            return None
+        begin = w.beginDate
+        end = w.endDate
+        append(
+            Enrollment(
+                w.sourcedId,
+                w.status,
+                modified,
+                w.user.sourcedId,
+                w.class_.sourcedId,
+                w.school.sourcedId,
+                w.role,
+                w.primary,
+                None if begin is None else cached_date(begin),
+                None if end is None else cached_date(end),
+            )
+        )
+    return out
+
+
+def _users(page: _Users) -> list[Record] | None:
+    out: list[Record] = []
+    append = out.append
+    for w in page.users:
+        modified = cached_timestamp(w.dateLastModified)
+        if modified is None:
+            return None
+        append(
+            User(
+                w.sourcedId,
+                w.status,
+                modified,
+                True if w.enabledUser is None else w.enabledUser,
+                w.username,
+                w.givenName,
+                w.familyName,
+                w.role,
+                tuple([ref.sourcedId for ref in w.orgs]),
+                w.middleName or "",
+                w.identifier or "",
+                w.email or "",
+                w.sms or "",
+                w.phone or "",
+                tuple([ref.sourcedId for ref in w.agents]) if w.agents else (),
+                _strings(w.grades),
+                tuple([(i.type, i.identifier) for i in w.userIds]) if w.userIds else (),
+            )
+        )
+    return out
+
+
+def _classes(page: _Classes) -> list[Record] | None:
+    out: list[Record] = []
+    append = out.append
+    for w in page.classes:
+        modified = cached_timestamp(w.dateLastModified)
+        if modified is None:
+            return None
+        append(
+            Class(
+                w.sourcedId,
+                w.status,
+                modified,
+                w.title,
+                w.classCode or "",
+                w.classType or "scheduled",
+                w.course.sourcedId,
+                w.school.sourcedId,
+                tuple([ref.sourcedId for ref in w.terms]),
+                w.location or "",
+                _strings(w.periods),
+                _strings(w.subjects),
+            )
+        )
+    return out
+
+
+_PAGES: dict[str, tuple[msgspec.json.Decoder, Callable[[Any], list[Record] | None]]] = {
+    "enrollments": (msgspec.json.Decoder(_Enrollments), _enrollments),
+    "users": (msgspec.json.Decoder(_Users), _users),
+    "students": (msgspec.json.Decoder(_Users), _users),
+    "teachers": (msgspec.json.Decoder(_Users), _users),
+    "classes": (msgspec.json.Decoder(_Classes), _classes),
+}
+
+
+def decode_page(collection: str, content: bytes) -> list[Record] | None:
+    """A page body of ``collection`` as typed records, or ``None`` when the page needs the
+    generic path (a collection without a schema here, or anything outside the plain valid
+    shape)."""
+    entry = _PAGES.get(collection)
+    if entry is None:
+        return None
+    decoder, build = entry
+    try:
+        return build(decoder.decode(content))
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
+        return None
