@@ -32,18 +32,26 @@ from provisioning.services.workspace import COLLECTIONS, SOURCE_COLUMNS, Workspa
 _COPY_CHUNK = 1 << 20
 
 
-def _ts(value: dt.datetime | None) -> str:
-    return value.isoformat() if value is not None else ""
+class _IsoText(dict):
+    """``isoformat()`` per distinct value, computed once. The client shares one date or
+    timestamp object among the records that carry the same value, and a full read has
+    millions of records but few distinct values, so this is a dictionary hit per field.
+    (Equal instants written with different offsets share one text: the columns are
+    ``timestamptz``, so they store the same value either way.)"""
+
+    LIMIT = 200_000
+
+    def __missing__(self, value: dt.date | None) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        text = "" if value is None else value.isoformat()
+        self[value] = text
+        return text
 
 
-def _date(value: dt.date | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
-def _bool(value: bool | None) -> str:
-    if value is None:
-        return ""
-    return "t" if value else "f"
+_TS = _IsoText()
+_DATE = _IsoText()
+_BOOL = {None: "", True: "t", False: "f"}
 
 
 def pg_array(values: tuple[str, ...]) -> str:
@@ -58,7 +66,7 @@ def _org(r: Org) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
+        _TS[r.date_last_modified],
         r.name,
         r.type,
         r.identifier,
@@ -70,11 +78,11 @@ def _session(r: AcademicSession) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
+        _TS[r.date_last_modified],
         r.title,
         r.type,
-        r.start_date.isoformat(),
-        r.end_date.isoformat(),
+        _DATE[r.start_date],
+        _DATE[r.end_date],
         r.school_year,
         r.parent or "",
     )
@@ -84,7 +92,7 @@ def _course(r: Course) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
+        _TS[r.date_last_modified],
         r.title,
         r.course_code,
         r.org,
@@ -96,7 +104,7 @@ def _class(r: Class) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
+        _TS[r.date_last_modified],
         r.title,
         r.class_code,
         r.class_type,
@@ -110,8 +118,8 @@ def _user(r: User) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
-        _bool(r.enabled_user),
+        _TS[r.date_last_modified],
+        _BOOL[r.enabled_user],
         r.username,
         r.given_name,
         r.family_name,
@@ -127,14 +135,14 @@ def _enrollment(r: Enrollment) -> tuple[str, ...]:
     return (
         r.sourced_id,
         r.status,
-        _ts(r.date_last_modified),
+        _TS[r.date_last_modified],
         r.user,
         r.class_,
         r.school,
         r.role,
-        _bool(r.primary),
-        _date(r.begin_date),
-        _date(r.end_date),
+        _BOOL[r.primary],
+        _DATE[r.begin_date],
+        _DATE[r.end_date],
     )
 
 

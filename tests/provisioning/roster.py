@@ -1,13 +1,15 @@
 """A small, generated OneRoster roster as typed records, for planning tests.
 
 Deterministic: two schools, a year with two semesters, classes with one teacher and a few
-students each. Tests change it with ``dataclasses.replace`` and pass records to a run.
+students each. Tests change it with ``msgspec.structs.replace`` and pass records to a run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+from msgspec.structs import replace
 
 from integration.oneroster.records import (
     AcademicSession,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 import pytest
 
 from integration.oneroster.records import Enrollment, InvalidRecord, PagingAnomaly, User
@@ -81,8 +80,8 @@ def test_a_delta_overlays_the_mirror_and_plans_only_the_change():
     district = district_make()
     roster = roster_build()
     _applied(district, roster.records())
-    renamed = dataclasses.replace(roster.users[1], family_name="Renamed")
-    dropped = dataclasses.replace(roster.enrollments[1], status="tobedeleted")
+    renamed = msgspec.structs.replace(roster.users[1], family_name="Renamed")
+    dropped = msgspec.structs.replace(roster.enrollments[1], status="tobedeleted")
     _, ws, _ = plan_records(district, [renamed, dropped], full_read=False)
     rows = plan_rows(ws)
     assert [(f, k, a) for f, k, a, _ in rows] == [
@@ -142,8 +141,8 @@ def test_data_problems_become_conflicts_and_errors_hold_their_objects_back():
     roster.enrollments.append(
         Enrollment("e-noclass", "active", MODIFIED, "s1-1-1", "missing", "sch1", "student")
     )
-    roster.classes[2] = dataclasses.replace(roster.classes[2], school="elsewhere")
-    roster.classes[4] = dataclasses.replace(roster.classes[4], terms=("no-such-term",))
+    roster.classes[2] = msgspec.structs.replace(roster.classes[2], school="elsewhere")
+    roster.classes[4] = msgspec.structs.replace(roster.classes[4], terms=("no-such-term",))
     roster.enrollments = [e for e in roster.enrollments if e.sourced_id != "t-sch2-c3"]
     run, ws, plan = plan_records(district, roster.records())
     conflicts_record_plan(run=run, ws=ws, replaced=plan.replaced)
@@ -237,11 +236,11 @@ def test_guards_trip_on_a_mass_drop_a_renumbering_and_an_empty_feed():
 
     renumbered = roster_build(schools=2, classes_per_school=4, students_per_class=2)
     renumbered.classes = [
-        dataclasses.replace(c, sourced_id=c.sourced_id + "x") if c.school == "sch1" else c
+        msgspec.structs.replace(c, sourced_id=c.sourced_id + "x") if c.school == "sch1" else c
         for c in renumbered.classes
     ]
     renumbered.enrollments = [
-        dataclasses.replace(e, class_=e.class_ + "x") if e.school == "sch1" else e
+        msgspec.structs.replace(e, class_=e.class_ + "x") if e.school == "sch1" else e
         for e in renumbered.enrollments
     ]
     _, _, plan = plan_records(district, renumbered.records())

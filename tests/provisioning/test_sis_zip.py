@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import zipfile
 
+import msgspec
 import pytest
 
 from provisioning.services.sis_zip import MAIN, RETIRE, sis_zip_build, sis_zip_rows_locate
@@ -93,7 +93,7 @@ def test_a_changed_user_id_renames_the_canvas_user_and_a_role_change_ends_the_ol
     district.user_id_source = "identifier"
     district.save(update_fields=["user_id_source"])
     roster.enrollments = [
-        dataclasses.replace(e, role="aide") if e.sourced_id == "t-sch1-c1" else e
+        msgspec.structs.replace(e, role="aide") if e.sourced_id == "t-sch1-c1" else e
         for e in roster.enrollments
     ]
     _, ws, _ = plan_records(district, roster.records())
