@@ -248,11 +248,18 @@ class OneRosterClient:
         """Several collections, in the order given, as (collection, item); their pages are
         fetched concurrently with at most ``config.concurrency`` requests in flight and a
         few pages buffered ahead of the consumer."""
+        for collection, items in self.stream_pages(requests):
+            for item in items:
+                yield collection, item
+
+    def stream_pages(
+        self, requests: Sequence[tuple[str, str | None]]
+    ) -> Iterator[tuple[str, list[Record | InvalidRecord | PagingAnomaly]]]:
+        """``stream_many`` a page at a time, as (collection, items): for consumers that
+        hand whole pages on (bulk loading) instead of paying a step per record."""
         for collection, _ in requests:
             self._check_collection(collection)
-        yield from self._read(
-            [(c, c, c, f, False) for c, f in requests],
-        )
+        yield from self._read_pages([(c, c, c, f, False) for c, f in requests])
 
     # --- gradebook -----------------------------------------------------------------------
 
@@ -359,16 +366,17 @@ class OneRosterClient:
 
     def _gradebook_list(self, path: str, collection: str) -> list:
         out = []
-        for _, item in self._read([(collection, path, collection, None, True)]):
-            if isinstance(item, PagingAnomaly):
-                logger.warning("OneRoster gradebook read %s: %s", collection, item.kind)
-                continue
-            out.append(item)
+        for _, items in self._read_pages([(collection, path, collection, None, True)]):
+            for item in items:
+                if isinstance(item, PagingAnomaly):
+                    logger.warning("OneRoster gradebook read %s: %s", collection, item.kind)
+                    continue
+                out.append(item)
         return out
 
-    def _read(
+    def _read_pages(
         self, reads: Sequence[tuple[str, str, str, str | None, bool]]
-    ) -> Iterator[tuple[str, Item]]:
+    ) -> Iterator[tuple[str, list[Item]]]:
         """``reads``: (label, path, collection, filter, gradebook?)."""
         gradebook = {path: flag for _, path, _, _, flag in reads}
 
@@ -381,7 +389,7 @@ class OneRosterClient:
             concurrency=self.config.concurrency,
             same_origin=self._same_origin,
         )
-        yield from reader.read(
+        yield from reader.read_pages(
             [(label, path, collection, f) for label, path, collection, f, _ in reads],
             self.config.page_size,
         )

@@ -138,10 +138,11 @@ class PagedReader:
         self._max_ahead = self._concurrency + 1
         self._same_origin = same_origin
 
-    def read(
+    def read_pages(
         self, reads: Sequence[tuple[str, str, str, str | None]], page_size: int
-    ) -> Iterator[tuple[str, Item]]:
-        """``reads``: (label, path, collection, filter). Yields (label, item) in order."""
+    ) -> Iterator[tuple[str, list[Item]]]:
+        """``reads``: (label, path, collection, filter). Yields (label, items) in reading
+        order: a page's records (repeats skipped), or the paging anomalies found there."""
         cursors: deque[_Cursor] = deque()
         for label, path, collection, filter_ in reads:
             cursor = _Cursor(label, path, collection, filter_, max(1, page_size))
@@ -155,8 +156,9 @@ class PagedReader:
                 head = cursors[0]
                 if not head.slots:
                     cursors.popleft()
-                    for anomaly in self._finish(head):
-                        yield head.label, anomaly
+                    anomalies = self._finish(head)
+                    if anomalies:
+                        yield head.label, anomalies
                     continue
                 slot = head.slots[0]
                 if slot.future is None:
@@ -165,11 +167,9 @@ class PagedReader:
                 head.slots.popleft()
                 anomalies = self._plan(head, slot.request, page)
                 self._submit(cursors)
-                for anomaly in anomalies:
-                    yield head.label, anomaly
-                label = head.label
-                for item in self._deduplicate(head, page.records):
-                    yield label, item
+                if anomalies:
+                    yield head.label, anomalies
+                yield head.label, self._deduplicate(head, page.records)
         finally:
             relaxed.__exit__()
             for cursor in cursors:
@@ -197,9 +197,9 @@ class PagedReader:
                     ahead += 1
                     in_flight += 1
 
-    def _plan(self, cursor: _Cursor, request: PageRequest, page: Page) -> list[PagingAnomaly]:
+    def _plan(self, cursor: _Cursor, request: PageRequest, page: Page) -> list[Item]:
         """Update the cursor with a page's facts; plan the next requests."""
-        anomalies: list[PagingAnomaly] = []
+        anomalies: list[Item] = []
         if len(page.records) > request.limit and request.url is None:
             # The server ignored our limit; the surplus belongs to the next request.
             del page.records[request.limit :]
@@ -253,15 +253,13 @@ class PagedReader:
 
     # --- de-duplication and completeness -------------------------------------------------
 
-    def _deduplicate(
-        self, cursor: _Cursor, records: list[Record | InvalidRecord]
-    ) -> list[Record | InvalidRecord | PagingAnomaly]:
+    def _deduplicate(self, cursor: _Cursor, records: list[Record | InvalidRecord]) -> list[Item]:
         """The page without records already seen on it or on the previous page."""
         previous = cursor.previous_ids
         current: set[str] = set()
         add = current.add
         hashes = cursor.hashes
-        kept: list[Record | InvalidRecord | PagingAnomaly] = []
+        kept: list[Item] = []
         keep = kept.append
         for record in records:
             sid = record.sourced_id
@@ -289,8 +287,8 @@ class PagedReader:
                 )
         return kept
 
-    def _finish(self, cursor: _Cursor) -> list[PagingAnomaly]:
-        anomalies: list[PagingAnomaly] = []
+    def _finish(self, cursor: _Cursor) -> list[Item]:
+        anomalies: list[Item] = []
         repeats = sum(len(b) - len(set(b)) for b in cursor.hashes)
         cursor.hashes = []
         if repeats and "duplicate_sourced_id" not in cursor.reported:

@@ -55,8 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 S = SyncRun.Status
-#: Heartbeat check frequency while streaming records (a clock read per this many records).
-_HEARTBEAT_STRIDE = 20_000
 
 RUN_PLAN_LOST = (
     "The run's stored plan or read is gone (a database restore or crash); start a new sync."
@@ -106,12 +104,9 @@ def roster_read(
     requests = [(collection, record_filter) for collection in COLLECTIONS]
     last_beat = time.monotonic()
     with RosterStager(ws) as stager:
-        for seen, (_, item) in enumerate(client.stream_many(requests), start=1):
-            stager.add(item)
-            if (
-                seen % _HEARTBEAT_STRIDE == 0
-                and time.monotonic() - last_beat > HEARTBEAT_EVERY_SECONDS
-            ):
+        for _, items in client.stream_pages(requests):
+            stager.add_page(items)
+            if time.monotonic() - last_beat > HEARTBEAT_EVERY_SECONDS:
                 stager.checkpoint()
                 heartbeat()
                 last_beat = time.monotonic()

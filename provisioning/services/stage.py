@@ -1,9 +1,9 @@
 """Stage OneRoster records into a run's workspace with COPY, while they are read.
 
-Records arrive from the client as typed dataclasses. Each becomes one CSV line (a tuple and
-a C-level CSV write: the same order of cost as parsing the record) in a small buffer that
-goes into an open ``COPY`` every megabyte. Python holds a megabyte of lines at most, and
-PostgreSQL (another process, another core) ingests while the client is still reading.
+Records arrive from the client a page at a time. Each becomes one CSV line, written by the
+C-level CSV writer for the whole page, into a small buffer that goes into an open ``COPY``
+every megabyte. Python holds a megabyte of lines at most, and PostgreSQL (another process,
+another core) ingests while the client is still reading.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection
@@ -131,19 +132,21 @@ def _user(r: User) -> tuple[str, ...]:
     )
 
 
-def _enrollment(r: Enrollment) -> tuple[str, ...]:
-    return (
-        r.sourced_id,
-        r.status,
-        _TS[r.date_last_modified],
-        r.user,
-        r.class_,
-        r.school,
-        r.role,
-        _BOOL[r.primary],
-        _DATE[r.begin_date],
-        _DATE[r.end_date],
-    )
+# Every enrollment column csv can write by itself (dates, timestamps and booleans through
+# ``str()``, which PostgreSQL reads back; ``None`` as an empty field, which is NULL), so a
+# page of millions of enrollments is written without a Python call per record.
+_enrollment = attrgetter(
+    "sourced_id",
+    "status",
+    "date_last_modified",
+    "user",
+    "class_",
+    "school",
+    "role",
+    "primary",
+    "begin_date",
+    "end_date",
+)
 
 
 _CONVERTERS: dict[type, tuple[str, Callable[[Any], tuple[str, ...]]]] = {
@@ -207,22 +210,36 @@ class RosterStager:
         self._cursor.close()
 
     def add(self, item: object) -> None:
-        converter = _CONVERTERS.get(type(item))
-        if converter is not None:
+        """One item of a stream: a record, an invalid record or a paging anomaly."""
+        self.add_page((item,))
+
+    def add_page(self, items: Sequence[object]) -> None:
+        """A page of a stream (``OneRosterClient.stream_pages``). A page of one record type,
+        the usual case, goes to ``COPY`` in one C-level ``writerows``."""
+        if not items:
+            return
+        kind = type(items[0])
+        converter = _CONVERTERS.get(kind)
+        if converter is not None and set(map(type, items)) == {kind}:
             collection, convert = converter
             if collection != self._current:
                 self._switch(collection)
-            self._writer.writerow(convert(item))
-            self.result.counts[collection] += 1
+            self._writer.writerows(map(convert, items))
+            self.result.counts[collection] += len(items)
             if self._buffer.tell() > _COPY_CHUNK:
                 self._flush()
-        elif isinstance(item, InvalidRecord):
-            if item.collection in self.result.invalid:
-                self.result.invalid[item.collection] += 1
-                reasons = "; ".join(item.reasons)[:2000]
-                self._invalid.append((item.collection, item.sourced_id or "", reasons))
-        elif isinstance(item, PagingAnomaly):
-            self.result.anomalies.append(item)
+            return
+        for item in items:
+            converter = _CONVERTERS.get(type(item))
+            if converter is not None:
+                self.add_page((item,))
+            elif isinstance(item, InvalidRecord):
+                if item.collection in self.result.invalid:
+                    self.result.invalid[item.collection] += 1
+                    reasons = "; ".join(item.reasons)[:2000]
+                    self._invalid.append((item.collection, item.sourced_id or "", reasons))
+            elif isinstance(item, PagingAnomaly):
+                self.result.anomalies.append(item)
 
     def _flush(self) -> None:
         # PostgreSQL text cannot hold NUL; it has no meaning in roster data anyway.

@@ -75,8 +75,8 @@ def source_read(
     # No heartbeat inside: the stager may hold a COPY open on this connection. A read of
     # the largest district takes minutes, well within the reaper's patience.
     with RosterStager(ws) as stager:
-        for item in (item for _, item in client.stream_many(requests)):
-            stager.add(item)
+        for _, items in client.stream_pages(requests):
+            stager.add_page(items)
         result = stager.load()
     heartbeat()
     return result
