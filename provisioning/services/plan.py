@@ -255,8 +255,12 @@ class _Planner:
             f"CREATE UNLOGGED TABLE {t('cand_users')} AS SELECT u.sourced_id, u.role, "
             "u.enabled_user, u.given_name, u.family_name, u.email, u.agents, "
             f"{user_id} AS user_id, {login} AS login, "
+            # ``IS TRUE`` keeps the school test a hashed subplan, built once. As a semi-join
+            # (and hash joins only) it re-hashed every school for every user: 10 s for the
+            # large district's 500,000 users and 370 schools, against 1 s.
             "(SELECT o.sid FROM unnest(u.orgs) WITH ORDINALITY AS o(sid, n) "
-            f"WHERE o.sid IN (SELECT sourced_id FROM {t('schools')}) ORDER BY o.n LIMIT 1) "
+            f"WHERE (o.sid IN (SELECT sourced_id FROM {t('schools')})) IS TRUE "
+            "ORDER BY o.n LIMIT 1) "
             f"AS school FROM {eff['users']} u WHERE u.role = ANY(%(roles)s)",
         )
         self.run(
