@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ from provisioning.services.runs import Heartbeat, sync_run_log, sync_run_transit
 from provisioning.services.sis_zip import (
     MAIN,
     RETIRE,
+    ZipManifest,
     sis_zip_build,
     sis_zip_rows_locate,
 )
@@ -239,11 +241,14 @@ def _map_row_messages(
 def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
     """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction.
 
-    The Canvas mirror takes the plan's creates and updates and loses its drops; the roster
-    mirror takes the staged read (replacing a collection that was read completely in full,
-    overlaying it otherwise). ``mirrors_unsend`` and ``mirrors_keep_terms`` correct it for
-    what Canvas did not take.
+    ``mirrors_unsend`` and ``mirrors_keep_terms`` correct it for what Canvas did not take.
     """
+    mirrors_write_roster(run=run, ws=ws)
+    mirrors_write_canvas(run=run, ws=ws)
+
+
+def mirrors_write_canvas(*, run: SyncRun, ws: Workspace) -> None:
+    """The Canvas mirror takes the plan's creates and updates and loses its drops."""
     district_id = run.district_id
     now = timezone.now()
     plan = ws.table("plan")
@@ -267,9 +272,19 @@ def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
             "AND p.action = 'update' AND c.file = p.file AND c.key = p.key",
             [now, district_id],
         )
-        replaced = set(run.plan_summary.get("replaced", []))
+
+
+def mirrors_write_roster(*, run: SyncRun, ws: Workspace) -> None:
+    """The roster mirror takes the staged read: it replaces a collection that was read
+    completely in full, and is overlaid with it otherwise."""
+    now = timezone.now()
+    replaced = set(run.plan_summary.get("replaced", []))
+    with connection.cursor() as cursor:
+        bulk_session(cursor)
         for collection in COLLECTIONS:
-            _write_roster(cursor, ws, collection, district_id, now, replaced=collection in replaced)
+            _write_roster(
+                cursor, ws, collection, run.district_id, now, replaced=collection in replaced
+            )
 
 
 def _write_roster(
@@ -384,14 +399,16 @@ def sync_run_apply(
     try:
         with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-zip-") as tmp:
             main_zip = Path(tmp) / "provisioning.zip"
-            manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=main_zip)
-            sync_run_log(run=run, message=f"Zip built: {manifest.rows or 'no rows'}.")
-            heartbeat()
             with RunProgress(run, heartbeat) as progress, transaction.atomic():
+                manifest = _zip_beside_roster_write(
+                    run=run, ws=ws, path=main_zip, beside=progress.side is not None
+                )
+                progress.log(f"Zip built, roster mirror written: {manifest.rows or 'no rows'}.")
+                heartbeat()
                 created = _import_start(
                     progress=progress, client=client, phase=MAIN, zip_path=main_zip
                 )
-                mirrors_write(run=run, ws=ws)
+                mirrors_write_canvas(run=run, ws=ws)
                 progress.log("Mirror written, waiting for Canvas to accept the import.")
                 main = _import_finish(
                     progress=progress, ws=ws, client=client, phase=MAIN, created=created
@@ -414,6 +431,32 @@ def sync_run_apply(
             client.close()
     ws.drop()
     return run
+
+
+def _zip_beside_roster_write(
+    *, run: SyncRun, ws: Workspace, path: Path, beside: bool
+) -> ZipManifest:
+    """Build the main zip while the roster mirror is written in the caller's transaction.
+
+    Neither needs the other, and each keeps one PostgreSQL backend busy: with ``beside``
+    the zip is read from a thread on its own connection (the plan was committed with the
+    planning) while this one writes. Inside an outer transaction (tests) a second
+    connection would not see the plan, so they run one after the other.
+    """
+    if not beside:
+        mirrors_write_roster(run=run, ws=ws)
+        return sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+
+    def build() -> ZipManifest:
+        try:
+            return sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{ws.schema}-zip") as pool:
+        zipped = pool.submit(build)
+        mirrors_write_roster(run=run, ws=ws)
+        return zipped.result()
 
 
 def sync_run_commit_unchanged(*, run: SyncRun) -> SyncRun:
