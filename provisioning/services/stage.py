@@ -13,7 +13,6 @@ import datetime as dt
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from django.db import connection
@@ -132,22 +131,44 @@ def _user(r: User) -> tuple[str, ...]:
     )
 
 
-# Every enrollment column csv can write by itself (dates, timestamps and booleans through
-# ``str()``, which PostgreSQL reads back; ``None`` as an empty field, which is NULL), so a
-# page of millions of enrollments is written without a Python call per record.
-_enrollment = attrgetter(
-    "sourced_id",
-    "status",
-    "date_last_modified",
-    "user",
-    "class_",
-    "school",
-    "role",
-    "primary",
-    "begin_date",
-    "end_date",
-)
+def _enrollment(r: Enrollment) -> tuple[str, ...]:
+    return (
+        r.sourced_id,
+        r.status,
+        _TS[r.date_last_modified],
+        r.user,
+        r.class_,
+        r.school,
+        r.role,
+        _BOOL[r.primary],
+        _DATE[r.begin_date],
+        _DATE[r.end_date],
+    )
 
+
+def _enrollment_line(r: Enrollment) -> str:
+    # The same fields as ``_enrollment`` as one CSV line, without quoting: 4-5 times
+    # cheaper than the csv module for millions of enrollments. Only ids can hold a
+    # character that needs quoting; ``_plain_csv`` checks the page and the csv module
+    # writes it instead if one does.
+    return (
+        f"{r.sourced_id},{r.status},{_TS[r.date_last_modified]},{r.user},{r.class_},"
+        f"{r.school},{r.role},{_BOOL[r.primary]},{_DATE[r.begin_date]},{_DATE[r.end_date]}\n"
+    )
+
+
+def _plain_csv(text: str, rows: int, columns: int) -> bool:
+    """Whether ``text`` is ``rows`` CSV lines of ``columns`` fields that needed no quoting."""
+    return (
+        text.count(",") == rows * (columns - 1)
+        and text.count("\n") == rows
+        and '"' not in text
+        and "\r" not in text
+    )
+
+
+#: Line builders for the collections big enough to need one (see ``_enrollment_line``).
+_LINES: dict[type, tuple[Callable[[Any], str], int]] = {Enrollment: (_enrollment_line, 10)}
 
 _CONVERTERS: dict[type, tuple[str, Callable[[Any], tuple[str, ...]]]] = {
     Org: ("orgs", _org),
@@ -215,7 +236,7 @@ class RosterStager:
 
     def add_page(self, items: Sequence[object]) -> None:
         """A page of a stream (``OneRosterClient.stream_pages``). A page of one record type,
-        the usual case, goes to ``COPY`` in one C-level ``writerows``."""
+        the usual case, is converted in one pass without a step per record here."""
         if not items:
             return
         kind = type(items[0])
@@ -224,7 +245,12 @@ class RosterStager:
             collection, convert = converter
             if collection != self._current:
                 self._switch(collection)
-            self._writer.writerows(map(convert, items))
+            line = _LINES.get(kind)
+            text = "".join(map(line[0], items)) if line else ""
+            if line and _plain_csv(text, len(items), line[1]):
+                self._buffer.write(text)
+            else:
+                self._writer.writerows(map(convert, items))
             self.result.counts[collection] += len(items)
             if self._buffer.tell() > _COPY_CHUNK:
                 self._flush()
