@@ -123,8 +123,8 @@ class _Reasons(list):
 
 # --- field readers: each returns a value, appending a reason instead of raising ----------
 
-_TS_CACHE: dict[str, dt.datetime] = {}
-_TS_CACHE_MAX = 200_000
+TIMESTAMP_CACHE: dict[str, dt.datetime] = {}
+TIMESTAMP_CACHE_MAX = 200_000
 
 
 def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.datetime | None:
@@ -135,7 +135,7 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     if type(value) is not str:
         errors.append(f"{name} must be a date-time string")
         return None
-    cached = _TS_CACHE.get(value)
+    cached = TIMESTAMP_CACHE.get(value)
     if cached is not None:
         return cached
     try:
@@ -148,9 +148,9 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    if len(_TS_CACHE) >= _TS_CACHE_MAX:
-        _TS_CACHE.clear()
-    _TS_CACHE[value] = parsed
+    if len(TIMESTAMP_CACHE) >= TIMESTAMP_CACHE_MAX:
+        TIMESTAMP_CACHE.clear()
+    TIMESTAMP_CACHE[value] = parsed
     return parsed
 
 
@@ -494,13 +494,13 @@ def _result(o: dict, e: _Reasons) -> Result:
 # A large district's millions of records share a few hundred thousand distinct timestamps
 # and a handful of dates, so each string is parsed once and the value object shared.
 
-_DATE_CACHE: dict[str, dt.date] = {}
-_DATE_CACHE_MAX = 100_000
+DATE_CACHE: dict[str, dt.date] = {}
+DATE_CACHE_MAX = 100_000
 
 
 def cached_timestamp(value: str) -> dt.datetime | None:
     """A ``date-time`` string as an aware datetime, ``None`` if it is not one."""
-    cached = _TS_CACHE.get(value)
+    cached = TIMESTAMP_CACHE.get(value)
     if cached is None:
         cached = _timestamp(value, "", _Reasons(), required=True)
     return cached
@@ -509,14 +509,14 @@ def cached_timestamp(value: str) -> dt.datetime | None:
 def cached_date(value: str) -> dt.date:
     """A ``YYYY-MM-DD`` string as a date; raises ``ValueError`` on anything else (the
     decoder then leaves the page to the generic validator, which explains the problem)."""
-    cached = _DATE_CACHE.get(value)
+    cached = DATE_CACHE.get(value)
     if cached is None:
         if len(value) != 10:
             raise ValueError(value)
         cached = dt.date.fromisoformat(value)
-        if len(_DATE_CACHE) >= _DATE_CACHE_MAX:
-            _DATE_CACHE.clear()
-        _DATE_CACHE[value] = cached
+        if len(DATE_CACHE) >= DATE_CACHE_MAX:
+            DATE_CACHE.clear()
+        DATE_CACHE[value] = cached
     return cached
 
 

@@ -27,10 +27,12 @@ from integration.oneroster.parse import (
     CLASS_REF_TYPES,
     CLASS_TYPES,
     COURSE_REF_TYPES,
+    DATE_CACHE,
     ORG_REF_TYPES,
     ROLES,
     SESSION_REF_TYPES,
     STATUSES,
+    TIMESTAMP_CACHE,
     USER_REF_TYPES,
     cached_date,
     cached_timestamp,
@@ -155,14 +157,22 @@ def _strings(value: list[str] | str | None) -> tuple[str, ...]:
 
 
 def _enrollments(page: _Enrollments) -> list[Record] | None:
+    # Cache hits inlined (a dictionary lookup, no call): this runs for every enrollment.
+    timestamps = TIMESTAMP_CACHE.get
+    dates = DATE_CACHE.get
     out: list[Record] = []
     append = out.append
     for w in page.enrollments:
-        modified = cached_timestamp(w.dateLastModified)
+        stamp = w.dateLastModified
+        modified = timestamps(stamp) or cached_timestamp(stamp)
         if modified is None:
             return None
         begin = w.beginDate
+        if begin is not None:
+            begin = dates(begin) or cached_date(begin)
         end = w.endDate
+        if end is not None:
+            end = dates(end) or cached_date(end)
         append(
             Enrollment(
                 w.sourcedId,
@@ -173,8 +183,8 @@ def _enrollments(page: _Enrollments) -> list[Record] | None:
                 w.school.sourcedId,
                 w.role,
                 w.primary,
-                None if begin is None else cached_date(begin),
-                None if end is None else cached_date(end),
+                begin,
+                end,
             )
         )
     return out
