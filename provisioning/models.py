@@ -247,7 +247,7 @@ class RosterRecord(models.Model):
     # Bulk table: millions of rows written by set-based SQL with the district's own id, so no
     # database-level foreign key (its per-row check dominated the commit of a large district).
     # Deleting a district still deletes these rows (Django's cascade, one DELETE per table).
-    # The (district, sourced_id) unique index serves district lookups; no second index.
+    # The (district, sourced_id) primary key serves district lookups; no second index.
     district = models.ForeignKey(
         District,
         on_delete=models.CASCADE,
@@ -261,6 +261,10 @@ class RosterRecord(models.Model):
     date_last_modified = models.DateTimeField(null=True, blank=True)
     content_hash = models.CharField(max_length=32)
     last_seen_at = models.DateTimeField()
+    # Each table is partitioned by district (migration 0005): a complete full read swaps in
+    # a freshly built partition (``provisioning.services.partitions``). A partitioned
+    # table's primary key must hold the partition key, so it is the natural key.
+    pk = models.CompositePrimaryKey("district", "sourced_id")
 
     class Meta:
         abstract = True
@@ -275,11 +279,6 @@ class RosterOrg(RosterRecord):
     identifier = models.TextField(blank=True)
     parent = models.CharField(max_length=255, blank=True)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["district", "sourced_id"], name="rosterorg_unique_sid")
-        ]
-
 
 class RosterSession(RosterRecord):
     title = models.TextField()
@@ -289,26 +288,12 @@ class RosterSession(RosterRecord):
     school_year = models.CharField(max_length=16)
     parent = models.CharField(max_length=255, blank=True)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "sourced_id"], name="rostersession_unique_sid"
-            )
-        ]
-
 
 class RosterCourse(RosterRecord):
     title = models.TextField()
     course_code = models.TextField(blank=True)
     org = models.CharField(max_length=255, blank=True)
     school_year = models.CharField(max_length=16, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "sourced_id"], name="rostercourse_unique_sid"
-            )
-        ]
 
 
 class RosterClass(RosterRecord):
@@ -318,13 +303,6 @@ class RosterClass(RosterRecord):
     course = models.CharField(max_length=255, blank=True)
     school = models.CharField(max_length=255)
     terms = ArrayField(models.CharField(max_length=255), default=list)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "sourced_id"], name="rosterclass_unique_sid"
-            )
-        ]
 
 
 class RosterUser(RosterRecord):
@@ -338,11 +316,6 @@ class RosterUser(RosterRecord):
     email = models.TextField(blank=True)
     agents = ArrayField(models.CharField(max_length=255), default=list)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["district", "sourced_id"], name="rosteruser_unique_sid")
-        ]
-
 
 class RosterEnrollment(RosterRecord):
     user_sid = models.CharField(max_length=255)
@@ -352,13 +325,6 @@ class RosterEnrollment(RosterRecord):
     is_primary = models.BooleanField(null=True)
     begin_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "sourced_id"], name="rosterenrollment_unique_sid"
-            )
-        ]
 
 
 # --- Canvas mirror ---------------------------------------------------------------------------
@@ -387,13 +353,8 @@ class CanvasRow(models.Model):
     row = ArrayField(models.TextField())
     row_hash = models.CharField(max_length=32)
     sent_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "file", "key"], name="canvasrow_one_per_object"
-            )
-        ]
+    # Partitioned by district like the roster mirror (see RosterRecord).
+    pk = models.CompositePrimaryKey("district", "file", "key")
 
     def __str__(self) -> str:
         return f"{self.file}:{self.key}"

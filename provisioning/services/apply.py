@@ -38,12 +38,18 @@ from provisioning import conf
 from provisioning.mapping import CHANGE_SIS_ID, FILES
 from provisioning.models import Conflict, SyncRun, SyncRunLog
 from provisioning.services.conflicts import conflicts_record_canvas
+from provisioning.services.partitions import (
+    CANVAS_KEY,
+    CANVAS_TABLE,
+    ROSTER_KEY,
+    PendingSwaps,
+    partition_of,
+)
 from provisioning.services.plan import bulk_session
 from provisioning.services.runs import Heartbeat, sync_run_log, sync_run_transition
 from provisioning.services.sis_zip import (
     MAIN,
     RETIRE,
-    ZipManifest,
     sis_zip_build,
     sis_zip_rows_locate,
 )
@@ -83,6 +89,9 @@ class RunProgress:
     def __enter__(self) -> RunProgress:
         if not connection.in_atomic_block:
             self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+            # The thread that sends the import writes progress too, while this one writes
+            # the mirrors (never both at once).
+            self.side.inc_thread_sharing()
             self.heartbeat.side = self.side
         return self
 
@@ -90,6 +99,7 @@ class RunProgress:
         self.heartbeat.side = None
         if self.side is not None:
             self.side.close()
+            self.side.dec_thread_sharing()
             self.side = None
 
     def update(self, **fields: Any) -> None:
@@ -239,73 +249,123 @@ def _map_row_messages(
 
 
 def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
-    """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction.
+    """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction."""
+    swaps = PendingSwaps(run.district_id)
+    mirrors_write_roster(run=run, ws=ws, swaps=swaps)
+    mirrors_write_canvas(run=run, ws=ws, swaps=swaps)
+    with connection.cursor() as cursor:
+        swaps.swap(cursor)
 
-    ``mirrors_unsend`` and ``mirrors_keep_terms`` correct it for what Canvas did not take.
+
+#: A Canvas mirror rewritten whole costs about what writing half its rows in place does.
+_REWRITE_SHARE = 0.5
+
+
+def _canvas_rewrite(run: SyncRun) -> bool:
+    """Whether the plan changes enough of the Canvas mirror to build it afresh."""
+    counts = run.counts.values()
+    changes = sum(c.get("create", 0) + c.get("update", 0) + c.get("drop", 0) for c in counts)
+    after = sum(run.plan_summary.get("base", {}).values()) + sum(
+        c.get("create", 0) - c.get("drop", 0) for c in counts
+    )
+    return after > 0 and changes >= _REWRITE_SHARE * after
+
+
+def mirrors_write_canvas(*, run: SyncRun, ws: Workspace, swaps: PendingSwaps) -> None:
+    """The Canvas mirror takes the plan's creates and updates and loses its drops.
+
+    When the plan changes much of it (a first run), the district's next partition is built
+    instead (``swaps``); ``mirrors_unsend`` and ``mirrors_keep_terms`` then correct that one.
     """
-    mirrors_write_roster(run=run, ws=ws)
-    mirrors_write_canvas(run=run, ws=ws)
-
-
-def mirrors_write_canvas(*, run: SyncRun, ws: Workspace) -> None:
-    """The Canvas mirror takes the plan's creates and updates and loses its drops."""
     district_id = run.district_id
     now = timezone.now()
     plan = ws.table("plan")
     with connection.cursor() as cursor:
         bulk_session(cursor)
+        if _canvas_rewrite(run):
+            swaps.build(
+                cursor,
+                table=CANVAS_TABLE,
+                key=CANVAS_KEY,
+                insert=(
+                    "(district_id, file, key, school, row, row_hash, sent_at) "
+                    f"SELECT district_id, file, key, school, row, row_hash, sent_at "
+                    f"FROM {CANVAS_TABLE} c WHERE c.district_id = %s AND NOT EXISTS "
+                    f"(SELECT 1 FROM {plan} p WHERE p.action <> 'keep' AND p.file = c.file "
+                    "AND p.key = c.key) "
+                    f"UNION ALL SELECT %s, file, key, school, row, hash, %s FROM {plan} "
+                    "WHERE action IN ('create', 'update')"
+                ),
+                params=[district_id, district_id, now],
+            )
+            return
         cursor.execute(
-            f"DELETE FROM provisioning_canvasrow c USING {plan} p "
+            f"DELETE FROM {CANVAS_TABLE} c USING {plan} p "
             "WHERE c.district_id = %s AND p.action = 'drop' AND c.file = p.file AND c.key = p.key",
             [district_id],
         )
         # Planned as creates, so absent from the Canvas mirror: one active run per district.
         cursor.execute(
-            "INSERT INTO provisioning_canvasrow (district_id, file, key, school, row, row_hash, "
+            f"INSERT INTO {CANVAS_TABLE} (district_id, file, key, school, row, row_hash, "
             f"sent_at) SELECT %s, file, key, school, row, hash, %s FROM {plan} "
             "WHERE action = 'create'",
             [district_id, now],
         )
         cursor.execute(
-            "UPDATE provisioning_canvasrow c SET school = p.school, row = p.row, "
+            f"UPDATE {CANVAS_TABLE} c SET school = p.school, row = p.row, "
             f"row_hash = p.hash, sent_at = %s FROM {plan} p WHERE c.district_id = %s "
             "AND p.action = 'update' AND c.file = p.file AND c.key = p.key",
             [now, district_id],
         )
 
 
-def mirrors_write_roster(*, run: SyncRun, ws: Workspace) -> None:
-    """The roster mirror takes the staged read: it replaces a collection that was read
-    completely in full, and is overlaid with it otherwise."""
+def mirrors_write_roster(*, run: SyncRun, ws: Workspace, swaps: PendingSwaps) -> None:
+    """The roster mirror takes the staged read: a collection read completely in full gets
+    the district's next partition (``swaps``), one read otherwise is overlaid in place."""
     now = timezone.now()
     replaced = set(run.plan_summary.get("replaced", []))
     with connection.cursor() as cursor:
         bulk_session(cursor)
         for collection in COLLECTIONS:
-            _write_roster(
-                cursor, ws, collection, run.district_id, now, replaced=collection in replaced
-            )
+            if collection in replaced:
+                _rebuild_roster(cursor, ws, collection, swaps, now)
+            else:
+                _overlay_roster(cursor, ws, collection, run.district_id, now)
 
 
-def _write_roster(
-    cursor: Any, ws: Workspace, collection: str, district_id: int, now: object, *, replaced: bool
+def _rebuild_roster(
+    cursor: Any, ws: Workspace, collection: str, swaps: PendingSwaps, now: object
+) -> None:
+    """A complete full read: the mirror becomes what was read, except the last good version
+    of records that failed validation this time."""
+    table, src = MIRROR_TABLES[collection], ws.src(collection)
+    fields = ", ".join(field_names(collection))
+    columns = f"district_id, sourced_id, date_last_modified, content_hash, last_seen_at, {fields}"
+    swaps.build(
+        cursor,
+        table=table,
+        key=ROSTER_KEY,
+        insert=(
+            f"({columns}) SELECT %s, sourced_id, date_last_modified, "
+            f"md5(ROW({fields})::text), %s, {fields} FROM {src} WHERE status = 'active' "
+            f"UNION ALL SELECT {columns} FROM {table} m WHERE m.district_id = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {src} s WHERE s.sourced_id = m.sourced_id) "
+            f"AND m.sourced_id IN (SELECT sourced_id FROM {ws.table('src_invalid')} "
+            "WHERE collection = %s)"
+        ),
+        params=[swaps.district_id, now, swaps.district_id, collection],
+    )
+
+
+def _overlay_roster(
+    cursor: Any, ws: Workspace, collection: str, district_id: int, now: object
 ) -> None:
     table, src = MIRROR_TABLES[collection], ws.src(collection)
-    if replaced:
-        # A complete full read: the mirror becomes what was read, except the last good
-        # version of records that failed validation this time.
-        cursor.execute(
-            f"DELETE FROM {table} WHERE district_id = %s AND (sourced_id IN "
-            f"(SELECT sourced_id FROM {src}) OR sourced_id NOT IN (SELECT sourced_id FROM "
-            f"{ws.table('src_invalid')} WHERE collection = %s))",
-            [district_id, collection],
-        )
-    else:
-        cursor.execute(
-            f"DELETE FROM {table} m USING {src} s WHERE m.district_id = %s "
-            "AND m.sourced_id = s.sourced_id",
-            [district_id],
-        )
+    cursor.execute(
+        f"DELETE FROM {table} m USING {src} s WHERE m.district_id = %s "
+        "AND m.sourced_id = s.sourced_id",
+        [district_id],
+    )
     fields = ", ".join(field_names(collection))
     cursor.execute(
         f"INSERT INTO {table} (district_id, sourced_id, date_last_modified, content_hash, "
@@ -315,8 +375,12 @@ def _write_roster(
     )
 
 
-def mirrors_unsend(*, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]]) -> None:
+def mirrors_unsend(
+    *, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]], canvas: str = CANVAS_TABLE
+) -> None:
     """Put rows Canvas complained about back as they were, so the next run sends them again.
+
+    ``canvas``: the table holding the district's Canvas rows (its next partition, if built).
 
     A refused drop stays dropped: the object is as Canvas left it, the conflict says why,
     and sending the drop every night would not change Canvas's answer.
@@ -328,13 +392,13 @@ def mirrors_unsend(*, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]
         cursor.execute(f"CREATE TABLE {table} (file text, key text)")
         cursor.executemany(f"INSERT INTO {table} VALUES (%s, %s)", sorted(rejected))
         cursor.execute(
-            f"DELETE FROM provisioning_canvasrow c USING {plan} p, {table} r "
+            f"DELETE FROM {canvas} c USING {plan} p, {table} r "
             "WHERE c.district_id = %s AND p.action = 'create' AND r.file = p.file "
             "AND r.key = p.key AND c.file = p.file AND c.key = p.key",
             [run.district_id],
         )
         cursor.execute(
-            "UPDATE provisioning_canvasrow c "
+            f"UPDATE {canvas} c "
             "SET row = p.prev_row, row_hash = md5(p.prev_row::text) "
             f"FROM {plan} p, {table} r WHERE c.district_id = %s AND p.action = 'update' "
             "AND r.file = p.file AND r.key = p.key AND c.file = p.file AND c.key = p.key",
@@ -342,11 +406,11 @@ def mirrors_unsend(*, run: SyncRun, ws: Workspace, rejected: set[tuple[str, str]
         )
 
 
-def mirrors_keep_terms(*, run: SyncRun, ws: Workspace) -> None:
+def mirrors_keep_terms(*, run: SyncRun, ws: Workspace, canvas: str = CANVAS_TABLE) -> None:
     """Canvas did not retire the old terms: keep them in the Canvas mirror, to retry."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO provisioning_canvasrow (district_id, file, key, school, row, row_hash, "
+            f"INSERT INTO {canvas} (district_id, file, key, school, row, row_hash, "
             f"sent_at) SELECT %s, file, key, school, row, hash, %s FROM {ws.table('plan')} "
             "WHERE file = 'terms' AND action = 'drop'",
             [run.district_id, timezone.now()],
@@ -358,8 +422,9 @@ ANALYZE_AFTER_ROWS = 10_000
 
 
 def mirrors_analyze(*, run: SyncRun) -> None:
-    """After a large commit, refresh the statistics of the mirrors (a sample, not a scan):
-    the next planning joins millions of rows and must not mistake them for a few hundred."""
+    """After a large commit, refresh the statistics of the district's mirror partitions (a
+    sample, not a scan): the next planning joins millions of rows and must not mistake them
+    for a few hundred. Its statements name the district, so they read only its partitions."""
     read = sum(c.get("read", 0) for c in run.plan_summary.get("source", {}).values())
     changed = sum(
         c.get(action, 0) for c in run.counts.values() for action in ("create", "update", "drop")
@@ -367,8 +432,8 @@ def mirrors_analyze(*, run: SyncRun) -> None:
     if read + changed < ANALYZE_AFTER_ROWS:
         return
     with connection.cursor() as cursor:
-        for table in (*MIRROR_TABLES.values(), "provisioning_canvasrow"):
-            cursor.execute(f"ANALYZE {table}")
+        for table in (*MIRROR_TABLES.values(), CANVAS_TABLE):
+            cursor.execute(f"ANALYZE {partition_of(cursor, table, run.district_id)}")
 
 
 def _has_rows(ws: Workspace, file: str, action: str) -> bool:
@@ -400,15 +465,11 @@ def sync_run_apply(
         with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-zip-") as tmp:
             main_zip = Path(tmp) / "provisioning.zip"
             with RunProgress(run, heartbeat) as progress, transaction.atomic():
-                manifest = _zip_beside_roster_write(
-                    run=run, ws=ws, path=main_zip, beside=progress.side is not None
+                swaps = PendingSwaps(run.district_id)
+                created = _send_beside_mirror_writes(
+                    progress=progress, ws=ws, client=client, swaps=swaps, path=main_zip
                 )
-                progress.log(f"Zip built, roster mirror written: {manifest.rows or 'no rows'}.")
                 heartbeat()
-                created = _import_start(
-                    progress=progress, client=client, phase=MAIN, zip_path=main_zip
-                )
-                mirrors_write_canvas(run=run, ws=ws)
                 progress.log("Mirror written, waiting for Canvas to accept the import.")
                 main = _import_finish(
                     progress=progress, ws=ws, client=client, phase=MAIN, created=created
@@ -419,10 +480,13 @@ def sync_run_apply(
                             import_id=created.id, state=main.sis_import.workflow_state
                         )
                     )
-                mirrors_unsend(run=run, ws=ws, rejected=main.rejected)
+                canvas = swaps.current(CANVAS_TABLE)
+                mirrors_unsend(run=run, ws=ws, rejected=main.rejected, canvas=canvas)
                 if not _retire_terms(progress=progress, ws=ws, client=client, tmp=Path(tmp)):
-                    mirrors_keep_terms(run=run, ws=ws)
+                    mirrors_keep_terms(run=run, ws=ws, canvas=canvas)
                 conflicts_record_canvas(run=run, ws=ws, found=main.found)
+                with connection.cursor() as cursor:
+                    swaps.swap(cursor)  # last: it locks the mirror tables until the commit
                 sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
         sync_run_log(run=run, message="Mirror committed; run succeeded.")
         mirrors_analyze(run=run)
@@ -433,30 +497,46 @@ def sync_run_apply(
     return run
 
 
-def _zip_beside_roster_write(
-    *, run: SyncRun, ws: Workspace, path: Path, beside: bool
-) -> ZipManifest:
-    """Build the main zip while the roster mirror is written in the caller's transaction.
+def _send_beside_mirror_writes(
+    *,
+    progress: RunProgress,
+    ws: Workspace,
+    client: CanvasClient,
+    swaps: PendingSwaps,
+    path: Path,
+) -> SisImport:
+    """Build the main zip and create the import while both mirrors are written.
 
-    Neither needs the other, and each keeps one PostgreSQL backend busy: with ``beside``
-    the zip is read from a thread on its own connection (the plan was committed with the
-    planning) while this one writes. Inside an outer transaction (tests) a second
-    connection would not see the plan, so they run one after the other.
+    The mirror writes need this connection (the apply transaction); the zip needs neither
+    them nor this connection (the plan was committed with the planning). Outside an outer
+    transaction, a thread builds the zip on a connection of its own and creates the import
+    the moment the zip is done, so Canvas starts while the mirrors are still being written.
+    Inside one (tests), a second connection would not see the plan: one after the other.
     """
-    if not beside:
-        mirrors_write_roster(run=run, ws=ws)
-        return sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+    run = progress.run
 
-    def build() -> ZipManifest:
+    def send() -> SisImport:
+        manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+        progress.log(f"Zip built: {manifest.rows or 'no rows'}.")
+        return _import_start(progress=progress, client=client, phase=MAIN, zip_path=path)
+
+    if progress.side is None:
+        created = send()
+        mirrors_write_roster(run=run, ws=ws, swaps=swaps)
+        mirrors_write_canvas(run=run, ws=ws, swaps=swaps)
+        return created
+
+    def send_on_own_connection() -> SisImport:
         try:
-            return sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
+            return send()
         finally:
             connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{ws.schema}-zip") as pool:
-        zipped = pool.submit(build)
-        mirrors_write_roster(run=run, ws=ws)
-        return zipped.result()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{ws.schema}-send") as pool:
+        sent = pool.submit(send_on_own_connection)
+        mirrors_write_roster(run=run, ws=ws, swaps=swaps)
+        mirrors_write_canvas(run=run, ws=ws, swaps=swaps)
+        return sent.result()
 
 
 def sync_run_commit_unchanged(*, run: SyncRun) -> SyncRun:

@@ -1,5 +1,6 @@
-"""Apply outside a test transaction: the main zip is built on a second connection while the
-roster mirror is written, and a rejected import still rolls back both mirrors."""
+"""Apply outside a test transaction: the main zip is built (and the import created) on a
+second connection while the mirrors are written, and a rejected import still rolls back
+both mirrors."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def test_the_zip_is_built_on_its_own_connection_beside_the_roster_write(
+def test_the_zip_is_built_on_its_own_connection_beside_the_mirror_writes(
     sandbox, fast_imports, monkeypatch
 ):
     from tests.provisioning.conftest import district_for
