@@ -61,6 +61,8 @@ from provisioning.services.workspace import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from integration.canvas.client import CanvasClient
 
 logger = logging.getLogger(__name__)
@@ -248,13 +250,15 @@ def _map_row_messages(
 # --- mirrors ----------------------------------------------------------------------------------
 
 
-def mirrors_write(*, run: SyncRun, ws: Workspace) -> None:
-    """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction."""
+def mirrors_write(*, run: SyncRun, ws: Workspace) -> list[str]:
+    """Write both mirrors as if Canvas takes the whole plan, in the caller's transaction.
+    Returns the tables whose partition of the district was swapped in (and analyzed)."""
     swaps = PendingSwaps(run.district_id)
     mirrors_write_roster(run=run, ws=ws, swaps=swaps)
     mirrors_write_canvas(run=run, ws=ws, swaps=swaps)
     with connection.cursor() as cursor:
         swaps.swap(cursor)
+    return swaps.swapped
 
 
 #: A Canvas mirror rewritten whole costs about what writing half its rows in place does.
@@ -421,10 +425,11 @@ def mirrors_keep_terms(*, run: SyncRun, ws: Workspace, canvas: str = CANVAS_TABL
 ANALYZE_AFTER_ROWS = 10_000
 
 
-def mirrors_analyze(*, run: SyncRun) -> None:
+def mirrors_analyze(*, run: SyncRun, fresh: Iterable[str] = ()) -> None:
     """After a large commit, refresh the statistics of the district's mirror partitions (a
     sample, not a scan): the next planning joins millions of rows and must not mistake them
-    for a few hundred. Its statements name the district, so they read only its partitions."""
+    for a few hundred. Its statements name the district, so they read only its partitions.
+    ``fresh``: tables whose partition was swapped in, analyzed before the commit."""
     read = sum(c.get("read", 0) for c in run.plan_summary.get("source", {}).values())
     changed = sum(
         c.get(action, 0) for c in run.counts.values() for action in ("create", "update", "drop")
@@ -432,7 +437,7 @@ def mirrors_analyze(*, run: SyncRun) -> None:
     if read + changed < ANALYZE_AFTER_ROWS:
         return
     with connection.cursor() as cursor:
-        for table in (*MIRROR_TABLES.values(), CANVAS_TABLE):
+        for table in {*MIRROR_TABLES.values(), CANVAS_TABLE} - set(fresh):
             cursor.execute(f"ANALYZE {partition_of(cursor, table, run.district_id)}")
 
 
@@ -489,7 +494,7 @@ def sync_run_apply(
                     swaps.swap(cursor)  # last: it locks the mirror tables until the commit
                 sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
         sync_run_log(run=run, message="Mirror committed; run succeeded.")
-        mirrors_analyze(run=run)
+        mirrors_analyze(run=run, fresh=swaps.swapped)
     finally:
         if owns_client:
             client.close()
@@ -543,10 +548,10 @@ def sync_run_commit_unchanged(*, run: SyncRun) -> SyncRun:
     """An ``applying`` run with nothing to send: commit what was read without an import."""
     ws = Workspace(run.pk)
     with transaction.atomic():
-        mirrors_write(run=run, ws=ws)
+        fresh = mirrors_write(run=run, ws=ws)
         sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)
     sync_run_log(run=run, message="Nothing to send; mirror refreshed; run succeeded.")
-    mirrors_analyze(run=run)
+    mirrors_analyze(run=run, fresh=fresh)
     ws.drop()
     return run
 

@@ -53,6 +53,8 @@ class PendingSwaps:
 
     district_id: int
     tables: list[str] = field(default_factory=list)
+    #: Tables whose partition of the district was swapped in (and analyzed) already.
+    swapped: list[str] = field(default_factory=list)
 
     def next_name(self, table: str) -> str:
         return f"{partition_name(table, self.district_id)}_next"
@@ -73,6 +75,10 @@ class PendingSwaps:
             f"ALTER TABLE {target} ADD CONSTRAINT {target}_district "
             f"CHECK (district_id = {int(self.district_id)})"
         )
+        # Statistics for the next planning, gathered while Canvas still imports (they stay
+        # with the table through the swap) instead of after the commit: row counts and the
+        # key, which its joins use; every column's (arrays among them) costs three times more.
+        cursor.execute(f"ANALYZE {target} ({columns})")
         self.tables.append(table)
 
     def swap(self, cursor: Any) -> None:
@@ -93,4 +99,5 @@ class PendingSwaps:
                 f"ALTER TABLE {table} ATTACH PARTITION {own} "
                 f"FOR VALUES IN ({int(self.district_id)})"
             )
+        self.swapped += self.tables
         self.tables.clear()
