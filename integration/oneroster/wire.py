@@ -49,38 +49,20 @@ SourcedId = Annotated[str, msgspec.Meta(min_length=1)]
 Status = _one_of(STATUSES)
 Role = _one_of(ROLES)
 ClassType = _one_of(CLASS_TYPES)
-OrgRefType = _one_of(ORG_REF_TYPES)
-UserRefType = _one_of(USER_REF_TYPES)
-ClassRefType = _one_of(CLASS_REF_TYPES)
-CourseRefType = _one_of(COURSE_REF_TYPES)
-SessionRefType = _one_of(SESSION_REF_TYPES)
 
 
-# A GUIDRef per field meaning: the reference types accepted are the validator's. ``href``
-# is not declared, so it is skipped (records keep sourcedIds only).
-class _OrgRef(msgspec.Struct, gc=False):
-    sourcedId: SourcedId
-    type: OrgRefType | None = None
+def _guid_ref(name: str, kinds: frozenset[str]) -> type[msgspec.Struct]:
+    """A GUIDRef for one field meaning: the reference types accepted are the validator's.
+    ``href`` is not declared, so it is skipped (records keep sourcedIds only)."""
+    fields = [("sourcedId", SourcedId), ("type", _one_of(kinds) | None, None)]
+    return msgspec.defstruct(name, fields, gc=False)
 
 
-class _UserRef(msgspec.Struct, gc=False):
-    sourcedId: SourcedId
-    type: UserRefType | None = None
-
-
-class _ClassRef(msgspec.Struct, gc=False):
-    sourcedId: SourcedId
-    type: ClassRefType | None = None
-
-
-class _CourseRef(msgspec.Struct, gc=False):
-    sourcedId: SourcedId
-    type: CourseRefType | None = None
-
-
-class _SessionRef(msgspec.Struct, gc=False):
-    sourcedId: SourcedId
-    type: SessionRefType | None = None
+_OrgRef = _guid_ref("OrgRef", ORG_REF_TYPES)
+_UserRef = _guid_ref("UserRef", USER_REF_TYPES)
+_ClassRef = _guid_ref("ClassRef", CLASS_REF_TYPES)
+_CourseRef = _guid_ref("CourseRef", COURSE_REF_TYPES)
+_SessionRef = _guid_ref("SessionRef", SESSION_REF_TYPES)
 
 
 class _Enrollment(msgspec.Struct, gc=False):
