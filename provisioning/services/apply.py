@@ -344,14 +344,14 @@ def _rebuild_roster(
     of records that failed validation this time."""
     table, src = MIRROR_TABLES[collection], ws.src(collection)
     fields = ", ".join(field_names(collection))
-    columns = f"district_id, sourced_id, date_last_modified, content_hash, last_seen_at, {fields}"
+    columns = f"district_id, sourced_id, date_last_modified, last_seen_at, {fields}"
     swaps.build(
         cursor,
         table=table,
         key=ROSTER_KEY,
         insert=(
-            f"({columns}) SELECT %s, sourced_id, date_last_modified, "
-            f"md5(ROW({fields})::text), %s, {fields} FROM {src} WHERE status = 'active' "
+            f"({columns}) SELECT %s, sourced_id, date_last_modified, %s, {fields} "
+            f"FROM {src} WHERE status = 'active' "
             f"UNION ALL SELECT {columns} FROM {table} m WHERE m.district_id = %s "
             f"AND NOT EXISTS (SELECT 1 FROM {src} s WHERE s.sourced_id = m.sourced_id) "
             f"AND m.sourced_id IN (SELECT sourced_id FROM {ws.table('src_invalid')} "
@@ -372,9 +372,9 @@ def _overlay_roster(
     )
     fields = ", ".join(field_names(collection))
     cursor.execute(
-        f"INSERT INTO {table} (district_id, sourced_id, date_last_modified, content_hash, "
-        f"last_seen_at, {fields}) SELECT %s, sourced_id, date_last_modified, "
-        f"md5(ROW({fields})::text), %s, {fields} FROM {src} WHERE status = 'active'",
+        f"INSERT INTO {table} (district_id, sourced_id, date_last_modified, last_seen_at, "
+        f"{fields}) SELECT %s, sourced_id, date_last_modified, %s, {fields} FROM {src} "
+        "WHERE status = 'active'",
         [district_id, now],
     )
 
