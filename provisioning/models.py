@@ -240,9 +240,10 @@ class Conflict(models.Model):
 class RosterRecord(models.Model):
     """Common columns of the roster mirror: one row per OneRoster record per district.
 
-    ``date_last_modified`` is the SIS's own timestamp, ``last_seen_at`` when a run last read
-    the record. (No hash of the fields: nothing compared it, and computing it was two thirds
-    of the cost of writing the large district's 2.2 M enrollments.)
+    ``content_hash`` is a 64-bit hash of the normalized fields (``content_hash_sql`` in
+    ``provisioning.services.workspace``: PostgreSQL's extended record hash, a sixth of the
+    cost of an MD5 of the row's text), ``date_last_modified`` the SIS's own timestamp,
+    ``last_seen_at`` when a run last read the record.
     """
 
     # Bulk table: millions of rows written by set-based SQL with the district's own id, so no
@@ -260,6 +261,7 @@ class RosterRecord(models.Model):
     # unique index about three times cheaper to build and maintain than a locale's rules.
     sourced_id = models.CharField(max_length=255, db_collation="C")
     date_last_modified = models.DateTimeField(null=True, blank=True)
+    content_hash = models.BigIntegerField()
     last_seen_at = models.DateTimeField()
     # Each table is partitioned by district (migration 0005): a complete full read swaps in
     # a freshly built partition (``provisioning.services.partitions``). A partitioned
@@ -336,7 +338,8 @@ class CanvasRow(models.Model):
     ``file`` is the CSV type (``users``, ``enrollments`` …), ``key`` the OneRoster object it
     came from (a sourcedId; a school year in consolidated term mode; ``observer:student`` for
     observer links). ``row`` holds the CSV columns in ``provisioning.mapping.FILES`` order
-    and ``row_hash`` their MD5, which planning compares with the projection.
+    and ``row_hash`` their 64-bit hash (``row_hash_sql``), which planning compares with the
+    projection.
     """
 
     # A bulk table like the roster mirror: no database-level foreign key (see RosterRecord).
@@ -351,7 +354,7 @@ class CanvasRow(models.Model):
     key = models.CharField(max_length=511, db_collation="C")  # see RosterRecord.sourced_id
     school = models.CharField(max_length=255, blank=True)
     row = ArrayField(models.TextField())
-    row_hash = models.CharField(max_length=32)
+    row_hash = models.BigIntegerField()
     sent_at = models.DateTimeField()
     # Partitioned by district like the roster mirror (see RosterRecord).
     pk = models.CompositePrimaryKey("district", "file", "key")

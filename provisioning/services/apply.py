@@ -57,7 +57,9 @@ from provisioning.services.workspace import (
     COLLECTIONS,
     MIRROR_TABLES,
     Workspace,
+    content_hash_sql,
     field_names,
+    row_hash_sql,
 )
 
 if TYPE_CHECKING:
@@ -350,14 +352,14 @@ def _rebuild_roster(
     of records that failed validation this time."""
     table, src = MIRROR_TABLES[collection], ws.src(collection)
     fields = ", ".join(field_names(collection))
-    columns = f"district_id, sourced_id, date_last_modified, last_seen_at, {fields}"
+    columns = f"district_id, sourced_id, date_last_modified, content_hash, last_seen_at, {fields}"
     swaps.build(
         cursor,
         table=table,
         key=ROSTER_KEY,
         insert=(
-            f"({columns}) SELECT %s, sourced_id, date_last_modified, %s, {fields} "
-            f"FROM {src} WHERE status = 'active' "
+            f"({columns}) SELECT %s, sourced_id, date_last_modified, "
+            f"{content_hash_sql(collection)}, %s, {fields} FROM {src} WHERE status = 'active' "
             f"UNION ALL SELECT {columns} FROM {table} m WHERE m.district_id = %s "
             f"AND NOT EXISTS (SELECT 1 FROM {src} s WHERE s.sourced_id = m.sourced_id) "
             f"AND m.sourced_id IN (SELECT sourced_id FROM {ws.table('src_invalid')} "
@@ -378,9 +380,9 @@ def _overlay_roster(
     )
     fields = ", ".join(field_names(collection))
     cursor.execute(
-        f"INSERT INTO {table} (district_id, sourced_id, date_last_modified, last_seen_at, "
-        f"{fields}) SELECT %s, sourced_id, date_last_modified, %s, {fields} FROM {src} "
-        "WHERE status = 'active'",
+        f"INSERT INTO {table} (district_id, sourced_id, date_last_modified, content_hash, "
+        f"last_seen_at, {fields}) SELECT %s, sourced_id, date_last_modified, "
+        f"{content_hash_sql(collection)}, %s, {fields} FROM {src} WHERE status = 'active'",
         [district_id, now],
     )
 
@@ -409,7 +411,7 @@ def mirrors_unsend(
         )
         cursor.execute(
             f"UPDATE {canvas} c "
-            "SET row = p.prev_row, row_hash = md5(p.prev_row::text) "
+            f"SET row = p.prev_row, row_hash = {row_hash_sql('p.prev_row')} "
             f"FROM {plan} p, {table} r WHERE c.district_id = %s AND p.action = 'update' "
             "AND r.file = p.file AND r.key = p.key AND c.file = p.file AND c.key = p.key",
             [run.district_id],

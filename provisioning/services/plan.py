@@ -40,6 +40,7 @@ from provisioning.services.workspace import (
     MIRROR_TABLES,
     Workspace,
     field_names,
+    row_hash_sql,
 )
 
 if TYPE_CHECKING:
@@ -351,7 +352,7 @@ class _Planner:
             f"CREATE UNLOGGED TABLE {t('plan')} (file text NOT NULL, "
             'key text COLLATE "C" NOT NULL, school text NOT NULL, action text NOT NULL, '
             "row text[] NOT NULL, prev_row text[], "
-            "hash text NOT NULL)",
+            "hash bigint NOT NULL)",
         )
         target = t("plan") if send_all else t("proj")
         if not send_all:
@@ -359,10 +360,12 @@ class _Planner:
                 cursor,
                 f"CREATE UNLOGGED TABLE {target} (file text NOT NULL, "
                 'key text COLLATE "C" NOT NULL, school text NOT NULL, row text[] NOT NULL, '
-                "hash text NOT NULL)",
+                "hash bigint NOT NULL)",
             )
         for file, select in self._projections(t, eff).items():
-            projected = f"SELECT p.key, p.school, p.row, md5(p.row::text) AS hash FROM ({select}) p"
+            projected = (
+                f"SELECT p.key, p.school, p.row, {row_hash_sql('p.row')} AS hash FROM ({select}) p"
+            )
             if send_all:
                 self.run(
                     cursor,

@@ -84,6 +84,22 @@ def field_names(collection: str) -> tuple[str, ...]:
     return tuple(name for name, _ in SOURCE_COLUMNS[collection])
 
 
+# Fingerprints of rows, as 64-bit hashes of the typed values. PostgreSQL's extended hash
+# functions are about six times cheaper than ``md5`` of the row's text form (2 M Canvas
+# rows: 0.3 s against 1.9 s), and 64 bits make a missed change (two versions of one row with
+# the same hash) a 1-in-10^19 event.
+
+
+def content_hash_sql(collection: str) -> str:
+    """SQL: the roster mirror's ``content_hash`` of a record's normalized fields."""
+    return f"hash_record_extended(ROW({', '.join(field_names(collection))}), 0)"
+
+
+def row_hash_sql(column: str) -> str:
+    """SQL: the Canvas mirror's ``row_hash`` of a CSV row (a ``text[]`` column)."""
+    return f"hash_array_extended({column}, 0)"
+
+
 class Workspace:
     """Names and lifecycle of one run's schema. Every name is built from the run id (an
     integer) and constants, never from input, so it is safe to format into SQL."""

@@ -37,7 +37,9 @@ def test_a_complete_full_read_swaps_in_partitions_of_the_district(sandbox, sandb
     district = sandbox_district
     # A row left in the default partition (a mirror written before the district had its
     # own partition) is replaced by the swap, not duplicated beside it.
-    RosterUser.objects.create(district=district, sourced_id="stale", last_seen_at=timezone.now())
+    RosterUser.objects.create(
+        district=district, sourced_id="stale", content_hash=0, last_seen_at=timezone.now()
+    )
     first = sync(district)
     assert first.status == S.SUCCEEDED
     own_users, own_canvas = (

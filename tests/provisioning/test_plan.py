@@ -91,6 +91,25 @@ def test_a_delta_overlays_the_mirror_and_plans_only_the_change():
     assert rows[1][3][3] == "Renamed"
 
 
+def test_the_roster_mirror_fingerprints_each_record():
+    district = district_make()
+    roster = roster_build()
+    _applied(district, roster.records())  # a complete full read: a freshly built partition
+    users = RosterUser.objects.filter(district=district)
+    before = dict(users.values_list("sourced_id", "content_hash"))
+    assert len(set(before.values())) == len(before)
+    sid = roster.users[1].sourced_id
+    renamed = msgspec.structs.replace(roster.users[1], family_name="Renamed")
+    _applied(district, [renamed], full_read=False)  # a delta: written in place
+    after = dict(users.values_list("sourced_id", "content_hash"))
+    assert after[sid] != before[sid]
+    assert {k: v for k, v in after.items() if k != sid} == {
+        k: v for k, v in before.items() if k != sid
+    }
+    _applied(district, roster.records())  # the old content, in a new partition again
+    assert dict(users.values_list("sourced_id", "content_hash")) == before
+
+
 def test_a_full_read_drops_what_disappeared_but_a_delta_does_not():
     district = district_make()
     roster = roster_build()

@@ -102,7 +102,7 @@ def mirror_make(district) -> None:
     """A district provisioned in consolidated mode: one year term, three courses; the roster
     has a fall and a spring session."""
     now = timezone.now()
-    common = {"district": district, "last_seen_at": now}
+    common = {"district": district, "content_hash": 0, "last_seen_at": now}
     RosterSession.objects.create(
         sourced_id="T-FALL",
         title="Fall",
@@ -132,7 +132,7 @@ def mirror_make(district) -> None:
             key=sid,
             school="SCH1",
             row=[sid, sid, f"Class {sid}", "SCH1", year_term, "active", "", ""],
-            row_hash="x",
+            row_hash=0,
             sent_at=now,
         )
     CanvasRow.objects.create(
@@ -140,6 +140,6 @@ def mirror_make(district) -> None:
         file="terms",
         key="2026",
         row=[year_term, "2025-2026", "active", "", ""],
-        row_hash="x",
+        row_hash=0,
         sent_at=now,
     )
