@@ -9,8 +9,9 @@ booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list
 a time, ``date-time`` without an offset is read as UTC.
 
 A full read's big collections normally skip this module's per-field checks: ``wire.py``
-decodes their pages straight into records and hands a page here only when something in it
-does not fit the plain valid shape, so the reasons come from one place.
+decodes their pages straight into records, and the client validates a page here, record by
+record, only when something in it does not fit the plain valid shape, so the reasons come
+from one place.
 """
 
 from __future__ import annotations
