@@ -38,6 +38,7 @@ from provisioning.mapping import (
 from provisioning.services.workspace import (
     COLLECTIONS,
     MIRROR_TABLES,
+    SOURCE_COLUMNS,
     Workspace,
     field_names,
     row_hash_sql,
@@ -111,6 +112,16 @@ def effective(ws: Workspace, collection: str, *, district_id: int, replaced: boo
     Columns: ``sourced_id``, ``date_last_modified`` and the collection's fields.
     """
     cols = ", ".join(("sourced_id", "date_last_modified", *field_names(collection)))
+    # The mirror's columns cast to the read's types (varchar to text): a UNION ALL whose
+    # branches differ in type stays a subquery, and PostgreSQL then keeps every join above
+    # it out of parallel workers.
+    mirror_cols = ", ".join(
+        (
+            "m.sourced_id::text",
+            "m.date_last_modified",
+            *(f"m.{name}::{kind}" for name, kind in SOURCE_COLUMNS[collection]),
+        )
+    )
     src = ws.src(collection)
     keep_condition = (
         # A replacing read drops whatever it did not return, except records that failed
@@ -122,7 +133,7 @@ def effective(ws: Workspace, collection: str, *, district_id: int, replaced: boo
     )
     return (
         f"(SELECT {cols} FROM {src} WHERE status = 'active' "
-        f"UNION ALL SELECT {cols} FROM {MIRROR_TABLES[collection]} m "
+        f"UNION ALL SELECT {mirror_cols} FROM {MIRROR_TABLES[collection]} m "
         f"WHERE m.district_id = {int(district_id)} "
         f"AND NOT EXISTS (SELECT 1 FROM {src} s WHERE s.sourced_id = m.sourced_id) "
         f"AND {keep_condition})"
@@ -266,76 +277,79 @@ class _Planner:
             "ORDER BY o.n LIMIT 1) "
             f"AS school FROM {eff['users']} u WHERE u.role = ANY(%(roles)s)",
         )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'missing_login', 'error', 'user', sourced_id, "
-            "coalesce(school, ''), 'The user has no ' || %(login_source)s || ' to log in with' "
+        checks = [
+            "SELECT 'missing_login', 'error', 'user', sourced_id, coalesce(school, ''), "
+            "'The user has no ' || %(login_source)s || ' to log in with' "
             f"FROM {t('cand_users')} WHERE login = ''",
-        )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'missing_user_id', 'error', 'user', sourced_id, "
-            "coalesce(school, ''), 'The user has no identifier for its Canvas user id' "
+            "SELECT 'missing_user_id', 'error', 'user', sourced_id, coalesce(school, ''), "
+            "'The user has no identifier for its Canvas user id' "
             f"FROM {t('cand_users')} WHERE user_id = ''",
-        )
+        ]
         for kind, severity, column, label, normalize in (
             ("duplicate_login", "error", "login", "Login", "lower"),
             ("duplicate_user_id", "error", "user_id", "Canvas user id", ""),
             ("duplicate_email", "warning", "email", "E-mail", "lower"),
         ):
-            self.run(
-                cursor,
-                f"INSERT INTO {t('issues')} SELECT '{kind}', '{severity}', 'user', c.sourced_id, "
+            checks.append(
+                f"SELECT '{kind}', '{severity}', 'user', c.sourced_id, "
                 f"coalesce(c.school, ''), '{label} \"' || c.{column} || '\" is shared by ' "
                 "|| d.n || ' users: ' || d.ids "
                 f"FROM {t('cand_users')} c JOIN (SELECT {normalize}({column}) AS v, count(*) AS n, "
                 "left(string_agg(sourced_id, ', ' ORDER BY sourced_id), 300) AS ids "
                 f"FROM {t('cand_users')} WHERE {column} <> '' GROUP BY 1 HAVING count(*) > 1) d "
-                f"ON {normalize}(c.{column}) = d.v",
+                f"ON {normalize}(c.{column}) = d.v"
             )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'user_without_school', 'warning', 'user', "
-            "sourced_id, '', 'The user belongs to no school in the roster' "
-            f"FROM {t('cand_users')} WHERE school IS NULL AND role <> ALL(%(observer_roles)s)",
+        checks.append(
+            "SELECT 'user_without_school', 'warning', 'user', sourced_id, '', "
+            "'The user belongs to no school in the roster' "
+            f"FROM {t('cand_users')} WHERE school IS NULL AND role <> ALL(%(observer_roles)s)"
         )
+        self._add_issues(cursor, checks)
         self._ok_table(cursor, "ok_users", f"SELECT * FROM {t('cand_users')} u", "user")
 
     def _validate_enrollments(self, cursor: Any, t: Any, eff: dict[str, str]) -> None:
+        self._add_issues(
+            cursor,
+            [
+                "SELECT 'enrollment_unknown_user', 'error', 'enrollment', e.sourced_id, "
+                "e.school, 'User ' || e.user_sid || CASE "
+                "WHEN u.sourced_id IS NULL THEN ' is not in the roster' "
+                "WHEN u.role <> ALL(%(roles)s) "
+                "THEN ' has role ' || u.role || ', which is not provisioned' "
+                "ELSE ' has errors' END "
+                f"FROM {eff['enrollments']} e LEFT JOIN {eff['users']} u "
+                "ON u.sourced_id = e.user_sid "
+                f"WHERE e.user_sid NOT IN (SELECT sourced_id FROM {t('ok_users')})",
+                "SELECT 'enrollment_unknown_class', 'error', 'enrollment', e.sourced_id, "
+                "e.school, 'Class ' || e.class_sid || CASE "
+                "WHEN c.sourced_id IS NULL THEN ' is not in the roster' ELSE ' has errors' END "
+                f"FROM {eff['enrollments']} e LEFT JOIN {eff['classes']} c "
+                "ON c.sourced_id = e.class_sid "
+                f"WHERE e.class_sid NOT IN (SELECT sourced_id FROM {t('ok_classes')})",
+                "SELECT 'dates_inverted', 'warning', 'enrollment', e.sourced_id, e.school, "
+                "'The enrollment ends on ' || e.end_date || ' before it begins on ' "
+                f"|| e.begin_date FROM {eff['enrollments']} e WHERE e.end_date < e.begin_date",
+                "SELECT 'class_without_teacher', 'warning', 'class', c.sourced_id, c.school, "
+                "'Class \"' || c.title || '\" has no teacher' "
+                f"FROM {t('ok_classes')} c WHERE c.sourced_id NOT IN "
+                f"(SELECT e.class_sid FROM {eff['enrollments']} e WHERE e.role = 'teacher')",
+            ],
+        )
+
+    def _add_issues(self, cursor: Any, checks: list[str]) -> None:
+        """Add the issues of independent checks (selects of ``issues``' columns) at once.
+
+        The checks scan and join the whole roster for a few rows each: as one CREATE TABLE
+        AS they run in parallel workers, which no INSERT ... SELECT does.
+        """
+        found = self.t("found_issues")
         self.run(
             cursor,
-            f"INSERT INTO {t('issues')} SELECT 'enrollment_unknown_user', 'error', 'enrollment', "
-            "e.sourced_id, e.school, 'User ' || e.user_sid || CASE "
-            "WHEN u.sourced_id IS NULL THEN ' is not in the roster' "
-            "WHEN u.role <> ALL(%(roles)s) "
-            "THEN ' has role ' || u.role || ', which is not provisioned' "
-            "ELSE ' has errors' END "
-            f"FROM {eff['enrollments']} e LEFT JOIN {eff['users']} u ON u.sourced_id = e.user_sid "
-            f"WHERE e.user_sid NOT IN (SELECT sourced_id FROM {t('ok_users')})",
+            f"CREATE UNLOGGED TABLE {found} AS SELECT * FROM ({' UNION ALL '.join(checks)}) "
+            "x(kind, severity, object_type, sourced_id, school, detail)",
         )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'enrollment_unknown_class', 'error', 'enrollment', "
-            "e.sourced_id, e.school, 'Class ' || e.class_sid || CASE "
-            "WHEN c.sourced_id IS NULL THEN ' is not in the roster' ELSE ' has errors' END "
-            f"FROM {eff['enrollments']} e LEFT JOIN {eff['classes']} c "
-            "ON c.sourced_id = e.class_sid "
-            f"WHERE e.class_sid NOT IN (SELECT sourced_id FROM {t('ok_classes')})",
-        )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'dates_inverted', 'warning', 'enrollment', "
-            "e.sourced_id, e.school, 'The enrollment ends on ' || e.end_date || "
-            "' before it begins on ' || e.begin_date "
-            f"FROM {eff['enrollments']} e WHERE e.end_date < e.begin_date",
-        )
-        self.run(
-            cursor,
-            f"INSERT INTO {t('issues')} SELECT 'class_without_teacher', 'warning', 'class', "
-            "c.sourced_id, c.school, 'Class \"' || c.title || '\" has no teacher' "
-            f"FROM {t('ok_classes')} c WHERE c.sourced_id NOT IN "
-            f"(SELECT e.class_sid FROM {eff['enrollments']} e WHERE e.role = 'teacher')",
-        )
+        self.run(cursor, f"INSERT INTO {self.t('issues')} SELECT * FROM {found}")
+        self.run(cursor, f"DROP TABLE {found}")
 
     # --- projection --------------------------------------------------------------------
 
@@ -347,38 +361,56 @@ class _Planner:
         reach ``plan``. Either way drops are what the Canvas mirror has beyond the projection.
         """
         t, eff = self.t, self.eff
-        self.run(
-            cursor,
-            f"CREATE UNLOGGED TABLE {t('plan')} (file text NOT NULL, "
-            'key text COLLATE "C" NOT NULL, school text NOT NULL, action text NOT NULL, '
-            "row text[] NOT NULL, prev_row text[], "
-            "hash bigint NOT NULL)",
-        )
         target = t("plan") if send_all else t("proj")
-        if not send_all:
-            self.run(
-                cursor,
-                f"CREATE UNLOGGED TABLE {target} (file text NOT NULL, "
-                'key text COLLATE "C" NOT NULL, school text NOT NULL, row text[] NOT NULL, '
-                "hash bigint NOT NULL)",
-            )
+        projections = []
         for file, select in self._projections(t, eff).items():
             projected = (
                 f"SELECT p.key, p.school, p.row, {row_hash_sql('p.row')} AS hash FROM ({select}) p"
             )
             if send_all:
-                self.run(
-                    cursor,
-                    f"INSERT INTO {target} SELECT '{file}', p.key, p.school, CASE "
+                projections.append(
+                    f"SELECT '{file}' AS file, p.key, p.school, CASE "
                     "WHEN c.key IS NULL THEN 'create' WHEN c.row_hash = p.hash THEN 'keep' "
-                    f"ELSE 'update' END, p.row, c.row, p.hash FROM ({projected}) p "
-                    "LEFT JOIN provisioning_canvasrow c ON c.district_id = %(district)s "
-                    f"AND c.file = '{file}' AND c.key = p.key",
+                    "ELSE 'update' END AS action, p.row, c.row AS prev_row, p.hash "
+                    f"FROM ({projected}) p LEFT JOIN provisioning_canvasrow c "
+                    f"ON c.district_id = %(district)s AND c.file = '{file}' AND c.key = p.key"
                 )
             else:
-                self.run(cursor, f"INSERT INTO {target} SELECT '{file}', p.* FROM ({projected}) p")
+                projections.append(f"SELECT '{file}' AS file, p.* FROM ({projected}) p")
+        # One CREATE TABLE AS over all files, not an INSERT per file: PostgreSQL runs no
+        # INSERT ... SELECT with parallel workers, but a CREATE TABLE AS it does, so the
+        # projections and their joins use every core. The casts give the columns the types
+        # and collations of the table a delta creates (keys sort bytewise, nothing else does
+        # by itself); NOT NULL follows once filled.
+        columns = [
+            "x.file::text AS file",
+            'x.key::text COLLATE "C" AS key',
+            'x.school::text COLLATE "default" AS school',
+            *(["x.action::text AS action"] if send_all else []),
+            'x.row::text[] COLLATE "default" AS row',
+            *(['x.prev_row::text[] COLLATE "default" AS prev_row'] if send_all else []),
+            "x.hash::bigint AS hash",
+        ]
+        self.run(
+            cursor,
+            f"CREATE UNLOGGED TABLE {target} AS SELECT {', '.join(columns)} "
+            f"FROM ({' UNION ALL '.join(projections)}) x",
+        )
+        not_null = ("file", "key", "school", *(["action"] if send_all else []), "row", "hash")
+        self.run(
+            cursor,
+            f"ALTER TABLE {target} "
+            + ", ".join(f"ALTER COLUMN {column} SET NOT NULL" for column in not_null),
+        )
         self.run(cursor, f"ANALYZE {target} (file, key)")
         if not send_all:
+            self.run(
+                cursor,
+                f"CREATE UNLOGGED TABLE {t('plan')} (file text NOT NULL, "
+                'key text COLLATE "C" NOT NULL, school text NOT NULL, action text NOT NULL, '
+                "row text[] NOT NULL, prev_row text[], "
+                "hash bigint NOT NULL)",
+            )
             self.run(
                 cursor,
                 f"INSERT INTO {t('plan')} SELECT p.file, p.key, p.school, CASE "
@@ -524,6 +556,7 @@ def sync_plan_build(
     planner = _Planner(ws=ws, district=district, replaced=replaced)
     with transaction.atomic(), connection.cursor() as cursor:
         bulk_session(cursor)
+        _parallel_session(cursor)
         planner.validate(cursor)
         planner.project(cursor, send_all=send_all)
         school_names = _school_names(cursor, planner)
@@ -554,6 +587,20 @@ def bulk_session(cursor: Any) -> None:
     cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
     cursor.execute("SET LOCAL enable_nestloop = off")
     cursor.execute("SET LOCAL jit = off")
+
+
+def _parallel_session(cursor: Any) -> None:
+    """Let the planning's CREATE TABLE AS statements use parallel workers, for this transaction.
+
+    The default costs keep joins of a few hundred thousand rows, and the projections that
+    hash every row, in one process. The leader writes the new table, alone; computing rows
+    as well only competes with its two workers for the cores (slower on two cores).
+    """
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 2")
+    cursor.execute("SET LOCAL parallel_setup_cost = 100")
+    cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
+    cursor.execute("SET LOCAL min_parallel_table_scan_size = '1MB'")
+    cursor.execute("SET LOCAL parallel_leader_participation = off")
 
 
 def _school_names(cursor: Any, planner: _Planner) -> dict[str, str]:

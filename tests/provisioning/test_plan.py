@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from django.db import connection
 
 from integration.oneroster.records import Enrollment, InvalidRecord, PagingAnomaly, User
 from provisioning.guards import guards_evaluate
@@ -74,6 +75,27 @@ def test_unchanged_roster_plans_nothing_and_a_full_plan_keeps_every_row():
     _, _, full = plan_records(district, roster.records(), send_all=True)
     assert full.rows_to_send(send_all=True) == 71
     assert full.by_file["users"]["keep"] == 26
+
+
+def _plan_columns(ws):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, collation_name, is_nullable "
+            "FROM information_schema.columns WHERE table_schema = %s AND table_name = 'plan' "
+            "ORDER BY ordinal_position",
+            [ws.schema],
+        )
+        return cursor.fetchall()
+
+
+def test_a_full_plan_built_in_one_statement_has_the_columns_of_a_delta_plan():
+    district = district_make()
+    roster = roster_build()
+    _applied(district, roster.records())
+    _, delta_ws, _ = plan_records(district, roster.records())
+    _, full_ws, _ = plan_records(district, roster.records(), send_all=True)
+    assert _plan_columns(full_ws) == _plan_columns(delta_ws)
+    assert ("key", "text", "C", "NO") in _plan_columns(full_ws)
 
 
 def test_a_delta_overlays_the_mirror_and_plans_only_the_change():
