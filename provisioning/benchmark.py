@@ -26,14 +26,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
 import requests
 from django.apps import apps
 from django.db import connection
@@ -99,34 +97,6 @@ def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
         if importlib.util.find_spec(name) is not None:
             found.extend(getattr(importlib.import_module(name), "MEASUREMENTS", ()))
     return found
-
-
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``peak_mb`` is the highest."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = self._process.memory_info().rss
-        self._thread = threading.Thread(target=self._run, daemon=True, name="peak-rss")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def peak_mb(self) -> float:
-        return self.peak / 1_048_576
 
 
 def sandbox_start(*, students: int, schools: int, seed: int) -> tuple[subprocess.Popen, dict]:
@@ -238,7 +208,7 @@ def benchmark_run(
 ) -> dict[str, Any]:
     """Start a sandbox, measure everything, stop it; return the figures (DESIGN §6 keys
     first, then details)."""
-    from integration.oneroster.benchmark import measure_floor
+    from integration.oneroster.benchmark import PeakRss, measure_floor
     from integration.oneroster.client import OneRosterConfig
 
     log(f"Starting the sandbox: {students:,} students, {schools} schools …")
@@ -260,7 +230,7 @@ def benchmark_run(
         results["floor_s"] = round(measure_floor(config), 2)
         log(f"floor: {results['floor_s']} s")
         district = _district_for(info, students=students)
-        with PeakRss() as rss:
+        with PeakRss(interval=0.05) as rss:
             full_s, full = _timed_sync(district, "full", log)
             rerun_s, _ = _timed_sync(district, "delta", log)
             context = BenchmarkContext(

@@ -113,7 +113,7 @@ def measure_serving(
     return seconds, records, sizes[0]
 
 
-class _PeakRss:
+class PeakRss:
     """Samples this process's RSS in a thread; ``peak_mb`` is the highest seen."""
 
     def __init__(self, interval: float = 0.02) -> None:
@@ -127,7 +127,7 @@ class _PeakRss:
         while not self._stop.wait(self._interval):
             self.peak = max(self.peak, self._process.memory_info().rss)
 
-    def __enter__(self) -> _PeakRss:
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -148,7 +148,7 @@ def measure_client_read(
     records = 0
     with OneRosterClient(config) as client:
         client.fetch_token()
-        with _PeakRss() as rss:
+        with PeakRss() as rss:
             started = time.perf_counter()
             for _, item in client.stream_many([(c, None) for c in collections]):
                 if not isinstance(item, PagingAnomaly):
