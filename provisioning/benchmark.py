@@ -22,14 +22,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
-import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -97,21 +93,6 @@ def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
         if importlib.util.find_spec(name) is not None:
             found.extend(getattr(importlib.import_module(name), "MEASUREMENTS", ()))
     return found
-
-
-def sandbox_start(*, students: int, schools: int, seed: int) -> tuple[subprocess.Popen, dict]:
-    """``manage.py sandbox serve`` in its own process; returns it and its JSON line."""
-    manage = Path(__file__).resolve().parent.parent / "manage.py"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "integration.settings.test"}
-    command = [sys.executable, str(manage), "sandbox", "serve", "--students", str(students)]
-    command += ["--schools", str(schools), "--seed", str(seed)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        raise RuntimeError("The sandbox did not start (see its output above).")
-    return process, json.loads(line)
 
 
 def _district_for(info: dict[str, str], *, students: int) -> Any:
@@ -208,7 +189,7 @@ def benchmark_run(
 ) -> dict[str, Any]:
     """Start a sandbox, measure everything, stop it; return the figures (DESIGN §6 keys
     first, then details)."""
-    from integration.oneroster.benchmark import PeakRss, measure_floor
+    from integration.oneroster.benchmark import PeakRss, measure_floor, sandbox_start
     from integration.oneroster.client import OneRosterConfig
 
     log(f"Starting the sandbox: {students:,} students, {schools} schools …")

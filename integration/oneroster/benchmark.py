@@ -160,17 +160,22 @@ def measure_client_read(
 # --- command line ---------------------------------------------------------------------------
 
 
-def _start_sandbox(students: int, schools: int, seed: int) -> tuple[subprocess.Popen, dict]:
+def sandbox_start(
+    *, students: int, schools: int, seed: int, canvas: bool = True
+) -> tuple[subprocess.Popen, dict]:
+    """``manage.py sandbox serve`` in its own process (``canvas=False``: the OneRoster half
+    alone); returns the process and its JSON line."""
     manage = Path(__file__).resolve().parents[2] / "manage.py"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "integration.settings.test"}
-    command = [sys.executable, str(manage), "sandbox", "serve", "--no-canvas"]
+    command = [sys.executable, str(manage), "sandbox", "serve"]
+    command += [] if canvas else ["--no-canvas"]
     command += ["--students", str(students), "--schools", str(schools), "--seed", str(seed)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603
     assert process.stdout is not None
     line = process.stdout.readline()
     if not line:
         process.kill()
-        raise RuntimeError("The sandbox did not start")
+        raise RuntimeError("The sandbox did not start (see its output above).")
     return process, json.loads(line)
 
 
@@ -185,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", dest="json_file", default=None)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    process, info = _start_sandbox(args.students, args.schools, args.seed)
+    process, info = sandbox_start(
+        students=args.students, schools=args.schools, seed=args.seed, canvas=False
+    )
     startup = time.perf_counter() - started
     try:
         config = OneRosterConfig(
