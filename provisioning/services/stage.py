@@ -170,6 +170,18 @@ def _plain_csv(text: str, rows: int, columns: int) -> bool:
 #: Line builders for the collections big enough to need one (see ``_enrollment_line``).
 _LINES: dict[type, tuple[Callable[[Any], str], int]] = {Enrollment: (_enrollment_line, 10)}
 
+
+def _plain_lines(kind: type, items: Sequence[object]) -> str | None:
+    """A page as CSV lines built without the csv module, or ``None`` where there is no line
+    builder for ``kind`` or a field of the page needs quoting."""
+    builder = _LINES.get(kind)
+    if builder is None:
+        return None
+    build, columns = builder
+    text = "".join(map(build, items))
+    return text if _plain_csv(text, len(items), columns) else None
+
+
 _CONVERTERS: dict[type, tuple[str, Callable[[Any], tuple[str, ...]]]] = {
     Org: ("orgs", _org),
     AcademicSession: ("academicSessions", _session),
@@ -245,9 +257,8 @@ class RosterStager:
             collection, convert = converter
             if collection != self._current:
                 self._switch(collection)
-            line = _LINES.get(kind)
-            text = "".join(map(line[0], items)) if line else ""
-            if line and _plain_csv(text, len(items), line[1]):
+            text = _plain_lines(kind, items)
+            if text is not None:
                 self._buffer.write(text)
             else:
                 self._writer.writerows(map(convert, items))
