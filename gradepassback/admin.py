@@ -30,8 +30,8 @@ from gradepassback.selectors import (
     passback_item_list,
     passback_run_list,
 )
-from provisioning.models import SyncRun
 from provisioning.selectors import sync_run_log_lines
+from runs.models import SyncRun
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -183,7 +183,7 @@ class PassbackRunAdmin(ReadOnlyAdmin):
         from gradepassback.errors import PassbackError
         from gradepassback.services.runs import passback_run_create
         from gradepassback.tasks import run_passback
-        from provisioning.services.runs import SyncRunAlreadyActive
+        from runs.services.lifecycle import SyncRunAlreadyActive
 
         if not request.user.has_perm("gradepassback.start_passback"):
             raise PermissionDenied

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from gradepassback.errors import CourseNotProvisioned, PassbackDisabled
 from gradepassback.services.runs import passback_run_create
 from gradepassback.services.tokens import passback_trigger_token_check
-from provisioning.models import SyncRun
-from provisioning.services.runs import SyncRunAlreadyActive
+from runs.models import SyncRun
+from runs.services.lifecycle import SyncRunAlreadyActive
 from tenants.models import District
 
 UNAUTHORIZED = "A valid passback trigger token is required (Authorization: Bearer …)."

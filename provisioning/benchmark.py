@@ -118,10 +118,10 @@ def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[f
     clients that may reach the loopback sandbox whatever the deployment settings say."""
     from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient, OneRosterConfig
-    from provisioning.locks import district_lock
-    from provisioning.models import SyncRun
     from provisioning.services.pipeline import sync_run_execute
-    from provisioning.services.runs import sync_run_create
+    from runs.locks import district_lock
+    from runs.models import SyncRun
+    from runs.services.lifecycle import sync_run_create
 
     started = time.perf_counter()
     run = sync_run_create(

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -45,8 +45,8 @@ def console_run_start(*, district: District, kind: str, actor: AbstractBaseUser)
     """
     from gradepassback.services.runs import passback_run_create
     from gradepassback.tasks import run_passback
-    from provisioning.services.runs import sync_run_create
     from provisioning.tasks import run_sync
+    from runs.services.lifecycle import sync_run_create
     from tenants.evaluation.services import evaluation_run_create
     from tenants.evaluation.tasks import run_evaluation
 
@@ -74,8 +74,8 @@ def console_run_start(*, district: District, kind: str, actor: AbstractBaseUser)
 
 def console_run_approve(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
     """Approve a held run (audited) and hand its stored plan to a worker after commit."""
-    from provisioning.services.runs import sync_run_approve
     from provisioning.tasks import apply_run
+    from runs.services.lifecycle import sync_run_approve
 
     with transaction.atomic():
         sync_run_approve(run=run, actor=actor)

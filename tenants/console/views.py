@@ -21,8 +21,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from provisioning.mapping import FILES
-from provisioning.models import Conflict, SyncRun
+from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
+from runs.models import SyncRun
 from tenants.console.access import abilities, can, console_view, require
 from tenants.console.charts import run_chart
 from tenants.console.display import (
@@ -389,7 +390,7 @@ def district_intake(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
     from gradepassback.errors import PassbackError
-    from provisioning.services.runs import SyncRunError
+    from runs.services.lifecycle import SyncRunError
 
     district = _district(slug)
     kind = request.POST.get("kind", "")
@@ -599,7 +600,7 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
 @console_view
 @require_POST
 def run_decide(request: HttpRequest, run_id: int, decision: str) -> HttpResponse:
-    from provisioning.services.runs import SyncRunTransitionError, sync_run_discard
+    from runs.services.lifecycle import SyncRunTransitionError, sync_run_discard
 
     require(request, "decide_sync")
     run = _run(run_id)

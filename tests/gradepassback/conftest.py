@@ -12,9 +12,9 @@ import itertools
 
 import pytest
 
-from provisioning.models import SyncRun
 from provisioning.services.pipeline import sync_run_execute
-from provisioning.services.runs import sync_run_create
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_create
 from sandbox.canvas.coursework import coursework_teach
 from sandbox.server import start_sandbox
 from tenants.models import District

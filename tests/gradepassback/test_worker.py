@@ -20,7 +20,7 @@ from django.db import connection
 from gradepassback.models import PassbackCourse, PassbackRun
 from gradepassback.services.runs import passback_run_create
 from gradepassback.tasks import run_passback
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tests.gradepassback.conftest import district_for, provision, taught_classes, teach
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,8 +23,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from integration.celery import app as celery_app
-from provisioning.locks import _redis, lock_name
-from provisioning.models import CanvasRow, SyncRun
+from provisioning.models import CanvasRow
+from runs.locks import _redis, lock_name
+from runs.models import SyncRun
 from tests.provisioning.conftest import district_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -9,9 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from provisioning.locks import DistrictBusy, _redis, district_lock, lock_name
-from provisioning.models import SyncRun
-from provisioning.services.runs import (
+from provisioning.services.workspace import Workspace
+from provisioning.tasks import run_sync
+from runs.locks import DistrictBusy, _redis, district_lock, lock_name
+from runs.models import SyncRun
+from runs.services.lifecycle import (
     RUN_WORKER_LOST,
     SyncRunAlreadyActive,
     SyncRunLost,
@@ -21,8 +23,6 @@ from provisioning.services.runs import (
     sync_run_transition,
     sync_runs_reap,
 )
-from provisioning.services.workspace import Workspace
-from provisioning.tasks import run_sync
 from tenants.models import AuditEvent
 from tests.provisioning.factories import district_make
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from provisioning.models import SyncRun
 from provisioning.services.schedules import REAPER_NAME, district_schedule_sync
 from provisioning.tasks import scheduled_sync
+from runs.models import SyncRun
 from tests.provisioning.factories import district_make
 
 pytestmark = pytest.mark.django_db

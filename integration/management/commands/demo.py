@@ -28,9 +28,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gradepassback.services.runs import passback_run_create
 from gradepassback.tasks import run_passback
-from provisioning.models import SyncRun
-from provisioning.services.runs import sync_run_create
 from provisioning.tasks import run_sync
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_create
 from tenants.models import District
 from tenants.services import district_create, district_credentials_set, district_update
 

@@ -12,7 +12,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession, SyncRun
+from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
+from runs.models import SyncRun
 from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"
@@ -20,8 +21,8 @@ CONSOLE_PERMISSIONS = (
     ("tenants", "add_district"),
     ("tenants", "change_district"),
     ("tenants", "start_evaluation"),
-    ("provisioning", "start_syncrun"),
-    ("provisioning", "approve_syncrun"),
+    ("runs", "start_syncrun"),
+    ("runs", "approve_syncrun"),
     ("provisioning", "change_conflict"),
     ("gradepassback", "start_passback"),
 )

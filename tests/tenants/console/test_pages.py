@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from provisioning.models import SyncRun, SyncRunLog
+from runs.models import SyncRun, SyncRunLog
 from tenants.models import AuditEvent, District, EvaluationReport, EvaluationRow, IntakeLink
 from tenants.services.intake import intake_token_hash
 from tests.tenants.conftest import ALL_SECRETS, CANVAS_TOKEN, assert_no_secret
