@@ -72,7 +72,7 @@ def _resume(run: SyncRun) -> None:
     """A lost apply: its stored plan is applied again (idempotent); the fresh heartbeat gives
     the message one lease to be picked up."""
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-    apply_run.delay(run.pk)
+    apply_run.delay_on_commit(run.pk)
 
 
 def workspaces_sweep() -> None:

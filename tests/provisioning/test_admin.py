@@ -12,7 +12,7 @@ from provisioning.services.workspace import Workspace
 from runs.models import SyncRun, SyncRunLog
 from runs.services.lifecycle import sync_run_create, sync_run_transition
 from tenants.models import AuditEvent
-from tests.provisioning.factories import district_make
+from tests.provisioning.factories import district_connected, district_make
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,14 @@ def test_approve_and_discard_from_the_console_are_audited(
 
 
 def test_start_buttons_queue_a_run_or_say_why_not(staff, django_capture_on_commit_callbacks):
-    district = district_make()
     url = reverse("admin:runs_syncrun_start")
+    unconnected = district_make()
+    missing = staff.post(url, {"district": unconnected.pk, "kind": "delta"}, follow=True)
+    assert "the OneRoster API URL, token URL, client key, client secret is missing" in (
+        missing.content.decode()
+    )
+    assert not SyncRun.objects.filter(district=unconnected).exists()
+    district = district_connected()
     with django_capture_on_commit_callbacks() as callbacks:
         response = staff.post(url, {"district": district.pk, "kind": "dry_run"})
     run = SyncRun.objects.get(district=district)
