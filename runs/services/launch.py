@@ -30,8 +30,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 START_REFUSED = "Cannot start a {kind} of {district}: {reasons}"
-MISSING_ONEROSTER = "the OneRoster {what} is missing (send the district an intake link)"
-MISSING_CANVAS = "the Canvas {what} is missing (district settings)"
+MISSING_ONEROSTER = "the OneRoster {what} {verb} missing (send the district an intake link)"
+MISSING_CANVAS = "the Canvas {what} {verb} missing (set in the district's settings)"
+
+
+def _words(items: list[str]) -> dict[str, str]:
+    """``{"what": "A, B and C", "verb": "are"}`` for a message about ``items``."""
+    what = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return {"what": what, "verb": "is" if len(items) == 1 else "are"}
 
 
 class StartRefused(SyncRunError):
@@ -62,7 +68,7 @@ def oneroster_missing(district: District) -> list[str]:
         missing.append("client secret")
     if not missing:
         return []
-    return [MISSING_ONEROSTER.format(what=", ".join(missing))]
+    return [MISSING_ONEROSTER.format(**_words(missing))]
 
 
 def canvas_missing(district: District) -> list[str]:
@@ -74,7 +80,7 @@ def canvas_missing(district: District) -> list[str]:
         missing.append("token")
     if not missing:
         return []
-    return [MISSING_CANVAS.format(what=" and ".join(missing))]
+    return [MISSING_CANVAS.format(**_words(missing))]
 
 
 def start_blockers(district: District, kind: str) -> list[str]:

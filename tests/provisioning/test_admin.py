@@ -91,7 +91,7 @@ def test_start_buttons_queue_a_run_or_say_why_not(staff, django_capture_on_commi
     url = reverse("admin:runs_syncrun_start")
     unconnected = district_make()
     missing = staff.post(url, {"district": unconnected.pk, "kind": "delta"}, follow=True)
-    assert "the OneRoster API URL, token URL, client key, client secret is missing" in (
+    assert "the OneRoster API URL, token URL, client key and client secret are missing" in (
         missing.content.decode()
     )
     assert not SyncRun.objects.filter(district=unconnected).exists()
