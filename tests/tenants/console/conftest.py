@@ -77,8 +77,10 @@ def run_make(district, *, kind="delta", status="succeeded", minutes_ago=60, took
         **fields,
     )
     finished = created + dt.timedelta(seconds=took) if status in SyncRun.FINAL_STATUSES else None
+    # A live run's worker is alive: its heartbeat is fresh (a stale one is failed as lost).
+    alive = timezone.now() if status in ("running", "applying") else created
     SyncRun.objects.filter(pk=run.pk).update(
-        created_at=created, started_at=created, finished_at=finished, heartbeat_at=created
+        created_at=created, started_at=created, finished_at=finished, heartbeat_at=alive
     )
     run.refresh_from_db()
     return run
