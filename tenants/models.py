@@ -162,6 +162,15 @@ class District(models.Model):
         default=20, help_text="A school with fewer rows of a type cannot trip the per-school guard."
     )
     guard_max_user_removals = models.PositiveIntegerField(default=500)
+    guard_validation_pct = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(100)],
+        help_text="A run is held when more than this share of a collection fails validation.",
+    )
+    guard_validation_min_count = models.PositiveIntegerField(
+        default=20,
+        help_text="Fewer invalid records than this in a collection never hold a run.",
+    )
 
     # --- grade passback options ---
     passback_enabled = models.BooleanField(default=False)

@@ -92,6 +92,9 @@ class PlanResult:
     mirror_counts: dict[str, int]
     high_water: dt.datetime | None
     replaced: frozenset[str] = field(default_factory=frozenset)
+    # Records of each collection that failed OneRoster validation, and the first reasons.
+    invalid_counts: dict[str, int] = field(default_factory=dict)
+    invalid_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def rows_to_send(self, *, send_all: bool) -> int:
         """Plan rows an import would carry: changes, plus unchanged rows when ``send_all``."""
@@ -574,6 +577,8 @@ def sync_plan_build(
         mirror_counts=_mirror_counts(district),
         high_water=high_water,
         replaced=replaced,
+        invalid_counts=dict(stage.invalid),
+        invalid_reasons={c: tuple(r) for c, r in stage.invalid_reasons.items()},
     )
 
 
