@@ -176,6 +176,9 @@ class CoursePassback:
             )
             self.out.counts[COURSE_GRADES] = Counter()
             self.out.counts[COURSE_GRADES]["no_score"] += grades.no_score
+            for key in ("no_grading_period", "session_ended"):
+                if getattr(grades, key):
+                    self.out.counts[COURSE_GRADES][key] += getattr(grades, key)
             for problem in grades.problems:
                 self._problem(problem, None, "")
         jobs = self._lineitem_jobs(planned, grades, known_li)
