@@ -9,6 +9,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
 
 from gradepassback import mapping
 from gradepassback.mapping import Period
@@ -153,6 +157,14 @@ def test_a_session_no_grading_period_matches_is_a_conflict_naming_class_and_sess
     counts = PassbackCourse.objects.get(passback_run__run=run, sis_course_id=course_sid).counts
     assert counts["courseGrades"]["no_grading_period"] == 2 * students
     assert run.counts["courseGrades"]["no_grading_period"] == 2 * students
+
+    # The console's page of the run shows it.
+    console = Client()
+    console.force_login(
+        get_user_model().objects.create_user(username="csm", password="x" * 20, is_staff=True)
+    )
+    body = console.get(reverse("tenants:console:run", args=[run.pk])).content.decode()
+    assert escape(conflict.message) in body
 
 
 @pytest.mark.django_db
