@@ -160,7 +160,8 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     if cached is not None:
         return cached
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        # RFC 3339 allows a lower-case "z" for UTC; Python reads only "Z".
+        parsed = dt.datetime.fromisoformat(value.upper() if "z" in value else value)
     except ValueError:
         errors.append(f"{name} is not an ISO 8601 date-time: {value[:40]!r}")
         return None
