@@ -261,14 +261,15 @@ def _refs(
 
 
 def _strings(value: Any, name: str, errors: _Reasons) -> tuple[str, ...]:
+    """A list of strings (or one string); empty and null entries are skipped."""
     if value is None or value == "":
         return ()
     if type(value) is str:
-        return (value,) if value else ()
-    if type(value) is not list or any(type(v) is not str for v in value):
+        return (value,)
+    if type(value) is not list or any(type(v) is not str and v is not None for v in value):
         errors.append(f"{name} must be a list of strings")
         return ()
-    return tuple(value)
+    return tuple([v for v in value if v])
 
 
 def _bool(value: Any, name: str, errors: _Reasons, default: bool | None) -> bool | None:

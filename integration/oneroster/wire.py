@@ -105,7 +105,7 @@ class _User(msgspec.Struct, gc=False):
     sms: str | None = None
     phone: str | None = None
     agents: list[_UserRef] | Empty | None = None
-    grades: list[str] | str | None = None
+    grades: list[str | None] | str | None = None
     userIds: list[_UserId] | Empty | None = None
 
 
@@ -120,8 +120,8 @@ class _Class(msgspec.Struct, gc=False):
     classCode: str | None = None
     classType: ClassType | None = None
     location: str | None = None
-    periods: list[str] | str | None = None
-    subjects: list[str] | str | None = None
+    periods: list[str | None] | str | None = None
+    subjects: list[str | None] | str | None = None
 
 
 class _Enrollments(msgspec.Struct):
@@ -136,12 +136,12 @@ class _Classes(msgspec.Struct):
     classes: list[_Class]
 
 
-def _strings(value: list[str] | str | None) -> tuple[str, ...]:
-    if value is None:
+def _strings(value: list[str | None] | str | None) -> tuple[str, ...]:
+    if not value:
         return ()
     if type(value) is str:
-        return (value,) if value else ()
-    return tuple(value)
+        return (value,)
+    return tuple([v for v in value if v])  # empty and null entries say nothing
 
 
 def _user_ids(entries: list[_UserId]) -> tuple[tuple[str, str], ...]:

@@ -298,6 +298,9 @@ def test_the_observed_enrollment_with_empty_dates_is_read():
             ("user_ids", (("", "7"),)),
         ),
         ("users", "metadata", "", ("enabled_user", True)),
+        # Empty and null entries of a string list (a CSV column split on commas).
+        ("users", "grades", ["", "09", None], ("grades", ("09",))),
+        ("classes", "periods", [""], ("periods", ())),
     ],
 )
 def test_empty_shapes_inside_optional_fields(collection, field, value, read):
