@@ -167,6 +167,15 @@ class District(models.Model):
         help_text="Hold the first run that writes into this district's Canvas for approval, "
         "showing what it would create.",
     )
+    guard_validation_pct = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(100)],
+        help_text="A run is held when more than this share of a collection fails validation.",
+    )
+    guard_validation_min_count = models.PositiveIntegerField(
+        default=20,
+        help_text="Fewer invalid records than this in a collection never hold a run.",
+    )
 
     # --- grade passback options ---
     passback_enabled = models.BooleanField(default=False)

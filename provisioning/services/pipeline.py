@@ -125,7 +125,11 @@ def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, ob
         },
         "base": plan.base_by_file,
         "source": {
-            c: {"read": stage.counts.get(c, 0), "invalid": stage.invalid.get(c, 0)}
+            c: {
+                "read": stage.counts.get(c, 0),
+                "invalid": stage.invalid.get(c, 0),
+                "reasons": stage.invalid_reasons.get(c, []),
+            }
             for c in COLLECTIONS
         },
         "incomplete": sorted(stage.incomplete),

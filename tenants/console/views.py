@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gradepassback.selectors import passback_conflict_list
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
@@ -563,6 +564,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             last_log_id=sync_run_log_lines(run=run).values_list("id", flat=True).last() or 0,
             conflicts=conflicts,
             conflict_total=conflict_list(run=run).count(),
+            # Problems a teacher must fix before a grade can go to the SIS (an assignment
+            # without a due date, a session no Canvas grading period matches...).
+            passback_conflicts=passback_conflict_list(run=run)[:200]
+            if run.kind == SyncRun.Kind.PASSBACK
+            else [],
         ),
     )
 
