@@ -48,14 +48,25 @@ ALLOW_PRIVATE_UPSTREAMS = env.bool("ALLOW_PRIVATE_UPSTREAMS", default=False)
 ALLOW_HTTP_UPSTREAMS = env.bool("ALLOW_HTTP_UPSTREAMS", default=False)
 
 # --- Services ------------------------------------------------------------------------------
+EMBEDDED_NAME: str | None = None  # the embedded instance in use, if any (integration.embedded)
 if "DATABASE_URL" in env.ENVIRON and "REDIS_URL" in env.ENVIRON:
     DATABASE_URL = env("DATABASE_URL")
     REDIS_URL = env("REDIS_URL")
 else:
-    from integration import embedded
+    try:
+        from integration import embedded
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL and REDIS_URL, or install the embedded PostgreSQL and Redis "
+            f"with pip install -e '.[embedded]' (missing: {exc.name})."
+        ) from exc
 
-    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(BASE_DIR)
-    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR)
+    # The demo runs on an instance of its own (``rosterbridge_demo``), reset at each start.
+    EMBEDDED_NAME = env("EMBEDDED_NAME", default=embedded.DEFAULT_NAME)
+    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(
+        BASE_DIR, EMBEDDED_NAME
+    )
+    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR, EMBEDDED_NAME)
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
