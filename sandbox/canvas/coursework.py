@@ -341,6 +341,8 @@ def course_grades(
     user_id: int,
     section_id: int,
     period: GradingPeriod | None,
+    *,
+    base_url: str,
 ) -> dict[str, Any]:
     """Canvas's enrollment ``grades`` for a student, overall or for one grading period.
 
@@ -376,7 +378,7 @@ def course_grades(
 
     override = state.grade_overrides.get((course.id, period.id if period else None, user_id))
     return {
-        "html_url": f"/courses/{course.id}/grades/{user_id}",
+        "html_url": f"{base_url}/courses/{course.id}/grades/{user_id}",
         "current_score": pct(earned, possible),
         "current_grade": None,
         "final_score": pct(final_earned, final_possible) if final_possible else 0.0,
