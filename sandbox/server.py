@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.oneroster.app import API_ROOT, API_SUFFIX, TOKEN_PATH, create_oneroster_app
-from sandbox.oneroster.generator import District, generate_district
+from sandbox.oneroster.generator import District, Shape, generate_district
 from sandbox.oneroster.state import Credentials, OneRosterState
 
 logger = logging.getLogger(__name__)
@@ -267,14 +267,18 @@ def start_sandbox(
     as_of: dt.datetime | None = None,
     fixed_secrets: bool = False,
     canvas: bool = True,
+    shape: Shape | None = None,
 ) -> RunningSandbox:
     """Generate a district and serve it (and the simulated Canvas) on ``host:port``.
 
     Secrets are random per start unless ``fixed_secrets`` derives them from ``seed`` (the
     demo). ``port=0`` picks a free port; read it from ``.info`` or ``.port``.
-    ``canvas=False`` serves the OneRoster half alone.
+    ``canvas=False`` serves the OneRoster half alone. ``shape`` picks one of the other
+    plausible Infinite Campus shapes (``generator.SHAPES``; default: the modelled one).
     """
-    district = generate_district(schools=schools, students=students, seed=seed, as_of=as_of)
+    district = generate_district(
+        schools=schools, students=students, seed=seed, as_of=as_of, shape=shape
+    )
     secrets_seed = seed if fixed_secrets else None
     credentials = Credentials.generate(app_name=district.slug, seed=secrets_seed)
     oneroster = OneRosterState(district, credentials=credentials)

@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, quote
 import orjson
 
 Handler = Callable[..., "Response"]
+#: A route's method that takes every method (the handler answers 405 itself).
+ANY = "*"
 
 
 class HttpError(Exception):
@@ -234,7 +236,7 @@ class Router:
             found = route.pattern.fullmatch(path)
             if found is None:
                 continue
-            if route.method == method:
+            if route.method in (method, ANY):
                 return Match(route, found.groupdict())
             path_known = True
         if path_known:
@@ -243,6 +245,7 @@ class Router:
 
 
 __all__ = [
+    "ANY",
     "HttpError",
     "Match",
     "MethodNotAllowed",

@@ -27,6 +27,8 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sandbox.oneroster.generator import SHAPES
+
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
 
 
@@ -48,6 +50,12 @@ class Command(BaseCommand):
             "with random secrets.",
         )
         serve.add_argument("--no-canvas", action="store_true", help="OneRoster half only")
+        serve.add_argument(
+            "--shape",
+            choices=sorted(SHAPES),
+            default="ic",
+            help="Which plausible Infinite Campus shape to serve (docs/sandbox.md)",
+        )
 
         def control(name: str, help_text: str) -> CommandParser:
             p = sub.add_parser(name, help=help_text)
@@ -146,6 +154,7 @@ class Command(BaseCommand):
             host=options["host"],
             fixed_secrets=seed is not None,
             canvas=not options["no_canvas"],
+            shape=SHAPES[options["shape"]],
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
