@@ -254,3 +254,25 @@ def test_no_more_than_max_in_flight_requests_at_once(canvas_url, state):
             thread.join()
 
     assert 1 <= bucket.peak_in_flight <= 2
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://canvas.example.edu:443/api/v1/courses/1/sections?page=2",
+        "https://CANVAS.Example.EDU/api/v1/courses/1/sections?page=2",
+    ],
+)
+def test_a_next_link_to_the_same_origin_written_differently_is_followed(next_url):
+    responses.get(
+        "https://canvas.example.edu/api/v1/courses/1/sections",
+        json=[{"id": 1}],
+        headers={"Link": f'<{next_url}>; rel="next"'},
+    )
+    responses.get(next_url, json=[{"id": 2}])
+    client = CanvasClient(
+        base_url="https://canvas.example.edu", token="t0ken", allow_private=True, sleep=lambda s: 0
+    )
+
+    assert [s["id"] for s in client.list_sections(1)] == [1, 2]
