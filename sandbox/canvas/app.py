@@ -497,6 +497,8 @@ class CanvasApp:
             "GET", rf"{api}/courses/(?P<course>{ID})/discussion_topics", self.list_discussion_topics
         )
         add("GET", rf"{api}/courses/(?P<course>{ID})/users", self.list_course_users)
+        # Canvas's alias of the same list; canvasapi's ``Course.get_users`` calls it.
+        add("GET", rf"{api}/courses/(?P<course>{ID})/search_users", self.list_course_users)
         add("GET", rf"{api}/courses/(?P<course>{ID})/users/(?P<user>{ID})", self.get_course_user)
         submissions = rf"{api}/courses/(?P<course>{ID})/assignments/(?P<assignment>\d+)/submissions"
         add("GET", submissions, self.list_assignment_submissions, "grades")

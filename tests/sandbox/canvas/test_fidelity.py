@@ -3,37 +3,19 @@ real services). Each test names a behaviour an independent client relies on."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from sandbox.canvas.app import create_canvas_app
 from sandbox.canvas.coursework import coursework_teach
 from sandbox.canvas.csv_rules import sis_zip_apply
 from sandbox.canvas.state import CanvasState
-from sandbox.canvas.testing import serve_canvas
-from sandbox.server import SandboxHTTPServer
+from sandbox.canvas.testing import serve_canvas, serve_canvas_raw
 from tests.sandbox.canvas.conftest import ROSTER, TOKEN, csv_text, make_zip
 
 NOW = dt.datetime(2025, 10, 1, tzinfo=dt.UTC)
-
-
-@contextlib.contextmanager
-def serve_raw(state: CanvasState) -> Iterator[str]:
-    """The app behind ``sandbox.server``, which hands it the raw (still encoded) URI."""
-    server = SandboxHTTPServer(("127.0.0.1", 0), create_canvas_app(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +28,7 @@ def taught() -> CanvasState:
 
 @pytest.fixture(scope="module")
 def canvas(taught) -> Iterator[requests.Session]:
-    with serve_raw(taught) as url:
+    with serve_canvas_raw(taught) as url:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {TOKEN}"
         session.base = f"{url}/api/v1"  # type: ignore[attr-defined]
@@ -95,7 +77,7 @@ def test_nested_sis_paths_route_under_a_server_that_decodes_the_path(taught):
 def test_a_multipart_import_takes_its_type_from_the_file_name():
     state = CanvasState(token=TOKEN)
     users = csv_text("user_id,login_id,first_name,last_name,status", "U9,u9,Uma,Nine,active")
-    with serve_raw(state) as url:
+    with serve_canvas_raw(state) as url:
         created = requests.post(
             f"{url}/api/v1/accounts/self/sis_imports",
             files={"attachment": ("users.csv", users.encode(), "application/octet-stream")},
