@@ -21,12 +21,12 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlencode
 
 from sandbox.canvas import coursework
 from sandbox.canvas.imports import NOT_COMPLETED, iso
-from sandbox.canvas.state import (
+from sandbox.canvas.records import (
     ENROLLMENT_STATE_CODES,
     ENROLLMENT_STATES,
     OBSERVER,
@@ -39,6 +39,7 @@ from sandbox.canvas.state import (
     User,
     enrollment_id,
 )
+from sandbox.canvas.state import CanvasState
 from sandbox.web import (
     HttpError,
     MethodNotAllowed,
@@ -48,9 +49,6 @@ from sandbox.web import (
     json_response,
     parse_multipart,
 )
-
-if TYPE_CHECKING:
-    from sandbox.canvas.state import CanvasState
 
 THROTTLED_BODY = b"403 Forbidden (Rate Limit Exceeded)\n"
 DEFAULT_PER_PAGE = 10

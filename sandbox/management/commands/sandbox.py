@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.oneroster.generator import SHAPES
+from sandbox.server import start_sandbox
 
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
 
@@ -135,8 +136,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _serve(self, options: dict) -> None:
-        from sandbox.server import start_sandbox
-
         if not settings.SANDBOX_ENABLED:
             # A fake SIS with known data has no place next to real districts.
             raise CommandError(

@@ -23,7 +23,9 @@ from integration.http import (
     UpstreamRateLimited,
     UpstreamServerError,
 )
-from sandbox.canvas.state import Account
+from sandbox.canvas.coursework import coursework_teach
+from sandbox.canvas.records import Account
+from sandbox.canvas.sis.run import sis_zip_apply
 from tenants.models import District
 from tests.integration.canvas.conftest import TOKEN
 
@@ -122,9 +124,6 @@ def test_link_pagination_walks_every_page(client, state):
 
 
 def test_json_api_meta_pagination_for_grading_periods(client, state, roster_zip):
-    from sandbox.canvas.coursework import coursework_teach
-    from sandbox.canvas.csv_rules import sis_zip_apply
-
     sis_zip_apply(state, roster_zip.read_bytes())
     coursework_teach(state)
     course_id = state.courses_by_sis["C1"].id

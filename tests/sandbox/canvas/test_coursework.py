@@ -15,7 +15,7 @@ from sandbox.canvas.coursework import (
     previous_sis_seed,
     scores_change,
 )
-from sandbox.canvas.csv_rules import sis_zip_apply
+from sandbox.canvas.sis.run import sis_zip_apply
 from sandbox.canvas.state import CanvasState
 from tests.sandbox.canvas.conftest import ROSTER, TOKEN, make_zip
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from sandbox.canvas.coursework import coursework_teach
-from sandbox.canvas.csv_rules import sis_zip_apply
+from sandbox.canvas.sis.run import sis_zip_apply
 from sandbox.canvas.state import CanvasState
 from sandbox.canvas.testing import serve_canvas, serve_canvas_raw
 from tests.sandbox.canvas.conftest import ROSTER, TOKEN, csv_text, make_zip
