@@ -21,6 +21,7 @@ def sandbox(request):
     extensions and several ``userIds``."""
     yield from sandbox_serve(SHAPES[request.param])
 
+
 S = SyncRun.Status
 
 
