@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from evaluation.classify import TYPE_KEYS, evaluation_classify
+from evaluation.models import EvaluationReport, EvaluationRow
+from evaluation.read import canvas_read, source_read
+from evaluation.risks import HIGH, evaluation_risks
 from integration.http.errors import UpstreamError
 from provisioning.services.workspace import Workspace
 from runs.models import SyncRun
@@ -30,10 +34,6 @@ from runs.services.lifecycle import (
     sync_run_phase,
     sync_run_transition,
 )
-from tenants.evaluation.classify import TYPE_KEYS, evaluation_classify
-from tenants.evaluation.read import canvas_read, source_read
-from tenants.evaluation.risks import HIGH, evaluation_risks
-from tenants.models import EvaluationReport, EvaluationRow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
