@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0007_64_bit_row_fingerprints'),
+        ('provisioning', '0008_runs_moved_to_runs_app'),
     ]
 
     operations = [

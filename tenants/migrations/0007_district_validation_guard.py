@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0004_evaluation_report'),
+        ('tenants', '0006_district_guard_first_write_run_audit'),
     ]
 
     operations = [
