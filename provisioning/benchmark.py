@@ -116,12 +116,12 @@ def _district_for(info: dict[str, str], *, students: int) -> Any:
 def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
     """One provisioning run in this process, as ``manage.py sync provision`` does it, with
     clients that may reach the loopback sandbox whatever the deployment settings say."""
-    from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient, OneRosterConfig
     from provisioning.services.pipeline import sync_run_execute
     from runs.locks import district_lock
     from runs.models import SyncRun
     from runs.services.lifecycle import sync_run_create
+    from tenants.services.clients import district_canvas_client
 
     started = time.perf_counter()
     run = sync_run_create(
@@ -138,7 +138,7 @@ def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[f
                 allow_private=True,
             )
         ) as oneroster,
-        CanvasClient.for_district(district, allow_private=True) as canvas,
+        district_canvas_client(district, allow_private=True) as canvas,
         district_lock(district.pk),
     ):
         sync_run_execute(run=run, oneroster=oneroster, canvas=canvas)

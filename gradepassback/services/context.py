@@ -18,6 +18,7 @@ from gradepassback.mapping import CategoryIndex, Options, Period
 from gradepassback.models import CategoryOverride
 from provisioning.mapping import FILES
 from provisioning.models import RosterClass, RosterSession
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
@@ -111,16 +112,13 @@ def passback_context_build(
     oneroster: OneRosterClient | None = None,
 ) -> PassbackContext:
     """A context for ``run``; clients default to the district's own."""
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient
-
     district = run.district
     return PassbackContext(
         district=district,
         run=run,
         options=Options.for_district(district),
-        canvas=canvas or CanvasClient.for_district(district),
-        oneroster=oneroster or OneRosterClient.for_district(district),
+        canvas=canvas or district_canvas_client(district),
+        oneroster=oneroster or district_oneroster_client(district),
         gate=RequestGate(district_id=district.pk, limit=district.oneroster_concurrency),
         categories=category_index_build(district=district, categories=categories),
         writers=ThreadPoolExecutor(

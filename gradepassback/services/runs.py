@@ -58,6 +58,7 @@ from runs.services.lifecycle import (
     sync_run_log,
     sync_run_transition,
 )
+from tenants.services.clients import district_oneroster_client
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -157,13 +158,12 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     and raises ``TransientPassbackError`` (the task retries); any other SIS error fails it.
     """
     from gradepassback.gate import RequestGate
-    from integration.oneroster.client import OneRosterClient
     from integration.oneroster.records import Category
 
     passback = run.passback
     district = run.district
     sync_run_transition(run=run, to=S.RUNNING, error="")
-    client = oneroster or OneRosterClient.for_district(district)
+    client = oneroster or district_oneroster_client(district)
     gate = RequestGate(district_id=district.pk, limit=district.oneroster_concurrency)
     try:
         with gate.slot():
