@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from provisioning.mapping import FILES
 from runs.models import SyncRun
 
 S = SyncRun.Status
@@ -87,7 +88,6 @@ def changes_text(run: SyncRun) -> str:
         results = counts.get("results") or {}
         shown = ", ".join(f"{k} {v:,}" for k, v in results.items() if v)
         return f"results: {shown}" if shown else ""
-    from provisioning.mapping import FILES
 
     order = [*FILES, *(name for name in counts if name not in FILES)]
     parts = []

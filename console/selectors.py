@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -18,17 +18,16 @@ from console.display import (
     KIND_SHORT,
     STATUS_TONES,
     age,
+    changed_rows,
     changes_text,
     duration,
     run_seconds,
 )
+from provisioning.mapping import FILES, consolidated_term_prefix
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
 from runs.models import SyncRun
-from tenants.models import AuditEvent
+from tenants.models import AuditEvent, District
 from tenants.selectors import district_credential_warning
-
-if TYPE_CHECKING:
-    from tenants.models import District
 
 S = SyncRun.Status
 OVERVIEW_KINDS = (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.PASSBACK)
@@ -128,8 +127,6 @@ def district_overview(
 
     ``sort`` is a key of ``OVERVIEW_SORTS``, ``-`` in front for descending.
     """
-    from tenants.models import District
-
     districts = District.objects.order_by("name")
     if search:
         districts = districts.filter(Q(name__icontains=search) | Q(slug__icontains=search))
@@ -235,8 +232,6 @@ class ChartPoint:
 
 def run_chart_points(*, district: District, limit: int = 30) -> list[ChartPoint]:
     """The district's last finished delta and full runs, oldest first."""
-    from console.display import changed_rows
-
     runs = (
         SyncRun.objects.filter(
             district=district,
@@ -403,8 +398,6 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
     """Compare the terms and course terms Canvas holds (the Canvas mirror) with what the
     roster mirror gives under ``term_mode``. Read-only; the next sync does the move (and is
     held by the terms guard when it retires terms)."""
-    from provisioning.mapping import FILES, consolidated_term_prefix
-
     term_col = FILES["courses"].columns.index("term_id")
     name_col = FILES["courses"].columns.index("long_name")
     sessions = {

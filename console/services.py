@@ -13,9 +13,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.tasks import apply_run
 from runs.models import SyncRun
 from runs.services.launch import start_blockers, start_run
-from runs.services.lifecycle import sync_run_cancel
+from runs.services.lifecycle import sync_run_approve, sync_run_cancel
+from tenants.models import AuditEvent
+from tenants.tasks import district_check
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -63,9 +66,6 @@ def console_run_cancel(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
 
 def console_run_approve(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
     """Approve a held run (audited) and hand its stored plan to a worker after commit."""
-    from provisioning.tasks import apply_run
-    from runs.services.lifecycle import sync_run_approve
-
     with transaction.atomic():
         sync_run_approve(run=run, actor=actor)
         apply_run.delay_on_commit(run.pk)
@@ -75,8 +75,6 @@ def console_run_approve(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
 def console_check_request(*, district: District, actor: AbstractBaseUser) -> None:
     """Queue a connection check (audited when it runs) and remember it was asked for, so the
     district page can wait for the result."""
-    from tenants.tasks import district_check
-
     cache.set(_check_key(district), timezone.now().isoformat(), CHECK_PENDING_FOR.seconds)
     actor_id = actor.pk
     district_id = district.pk
@@ -86,8 +84,6 @@ def console_check_request(*, district: District, actor: AbstractBaseUser) -> Non
 def console_check_pending(*, district: District, now: dt.datetime | None = None) -> bool:
     """Whether a check was asked for (here, or by an intake submission) and has not
     finished yet."""
-    from tenants.models import AuditEvent
-
     now = now or timezone.now()
     asked = []
     marker = cache.get(_check_key(district))

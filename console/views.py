@@ -62,16 +62,21 @@ from console.services import (
     console_run_start,
     console_start_blockers,
 )
+from evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
+from evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
 from evaluation.models import EvaluationReport, EvaluationRow
+from evaluation.selectors import evaluation_report_list, evaluation_row_list
 from gradepassback.selectors import passback_conflict_list
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
+from provisioning.services.conflicts import conflict_resolve as resolve
 from runs.models import SyncRun
-from runs.services.lifecycle import SyncRunError
+from runs.services.lifecycle import SyncRunError, SyncRunTransitionError, sync_run_discard
 from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
+from tenants.services.connection_check import STEP_TITLES
 from tenants.services.districts import (
     district_create,
     district_credentials_set,
@@ -182,8 +187,6 @@ def district_new(request: HttpRequest) -> HttpResponse:
 
 
 def _check_steps(district: District) -> list[dict[str, Any]]:
-    from tenants.services.connection_check import STEP_TITLES
-
     return [
         {**step, "title": STEP_TITLES.get(step.get("name", ""), step.get("name", ""))}
         for step in district.last_check_steps or []
@@ -240,8 +243,6 @@ def _run_buttons(
 def _district_page(
     request: HttpRequest, district: District, *, settings_form: DistrictOptionsForm | None = None
 ) -> HttpResponse:
-    from evaluation.selectors import evaluation_report_list
-
     active = sync_run_active(district=district)
     runs = [run_row(r) for r in run_list(district=district)[:15]]
     form = settings_form or DistrictOptionsForm(instance=district)
@@ -611,8 +612,6 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
 @console_view
 @require_POST
 def run_decide(request: HttpRequest, run_id: int, decision: str) -> HttpResponse:
-    from runs.services.lifecycle import SyncRunTransitionError, sync_run_discard
-
     require(request, "decide_sync")
     run = _run(run_id)
     try:
@@ -720,8 +719,6 @@ def conflicts(request: HttpRequest) -> HttpResponse:
 @console_view
 @require_POST
 def conflict_resolve(request: HttpRequest, conflict_id: int) -> HttpResponse:
-    from provisioning.services.conflicts import conflict_resolve as resolve
-
     require(request, "resolve_conflict")
     conflict = get_object_or_404(Conflict.objects.select_related("district"), pk=conflict_id)
     form = ConflictResolveForm(request.POST)
@@ -750,9 +747,6 @@ def _report(run_id: int) -> EvaluationReport:
 @console_view
 @require_GET
 def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    from evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
-    from evaluation.selectors import evaluation_row_list
-
     report = _report(run_id)
     object_type = request.GET.get("type", "")
     match = request.GET.get("match", "")
@@ -810,8 +804,6 @@ def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @console_view
 @require_GET
 def evaluation_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    from evaluation.exports import evaluation_detail_rows
-
     report = _report(run_id)
     return csv_response(
         evaluation_detail_rows(report=report),
@@ -822,8 +814,6 @@ def evaluation_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 @console_view
 @require_GET
 def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
-    from evaluation.exports import evaluation_change_sis_id_rows
-
     report = _report(run_id)
     # A Canvas import file: ids must arrive exactly as they are, so no spreadsheet escaping.
     return csv_response(

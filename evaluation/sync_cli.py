@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
+from evaluation.classify import MATCH_LABELS, TYPE_KEYS
+from evaluation.models import EvaluationReport
 from provisioning.management.sync_plugins import (
     EXIT_FAILED,
     EXIT_OK,
@@ -51,9 +53,6 @@ def _actor_label() -> str:
 def evaluation_summary(run: SyncRun) -> dict[str, Any]:
     """The ``--json`` object: run id, status, counts per type and class, checks, risk notes,
     the number of proposed change_sis_id rows, error."""
-    from evaluation.classify import MATCH_LABELS, TYPE_KEYS
-    from evaluation.models import EvaluationReport
-
     report = EvaluationReport.objects.filter(run=run).first()
     summary = report.summary if report else {}
     out: dict[str, Any] = {

@@ -1,8 +1,6 @@
 """Celery task: a thin adapter that loads the run and calls the service under the district
-lock (``runs.services.worker``).
-
-Imported by ``tenants.signals`` so workers register it: Celery's autodiscovery only looks
-at ``<app>.tasks``.
+lock (``runs.services.worker``). Workers find it through Celery's autodiscovery of
+``<app>.tasks``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ from gradepassback.selectors import (
     passback_item_list,
     passback_run_list,
 )
+from gradepassback.services.overrides import category_override_delete, category_override_save
+from gradepassback.services.tokens import passback_trigger_token_issue
 from provisioning.selectors import sync_run_log_lines
 from runs.models import SyncRun
 from runs.services.launch import start_run
@@ -210,8 +212,6 @@ class PassbackRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "gradepassback/admin/start.html", context)
 
     def token_view(self, request: HttpRequest) -> HttpResponse:
-        from gradepassback.services.tokens import passback_trigger_token_issue
-
         if not request.user.has_perm("gradepassback.issue_trigger_token"):
             raise PermissionDenied
         form = TokenForm(request.POST or None)
@@ -353,17 +353,11 @@ class CategoryOverrideAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: CategoryOverride, form: Any, change: bool
     ) -> None:
-        from gradepassback.services.overrides import category_override_save
-
         category_override_save(override=obj, actor=request.user)
 
     def delete_model(self, request: HttpRequest, obj: CategoryOverride) -> None:
-        from gradepassback.services.overrides import category_override_delete
-
         category_override_delete(override=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CategoryOverride]) -> None:
-        from gradepassback.services.overrides import category_override_delete
-
         for override in queryset:
             category_override_delete(override=override, actor=request.user)

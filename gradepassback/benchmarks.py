@@ -22,6 +22,11 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from gradepassback.services.runs import passback_run_create, passback_run_execute
+from provisioning.models import RosterClass, RosterSession
+from runs.models import SyncRun
+from tenants.services.clients import district_canvas_client, district_oneroster_client
+
 if TYPE_CHECKING:
     from provisioning.benchmark import BenchmarkContext
     from runs.models import SyncRun
@@ -35,8 +40,6 @@ PARALLEL_COURSES = 3
 def _quarters_and_classes(district: Any) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
     """Each school's quarters (the terms its classes use) and up to ``TEACH_COURSES``
     classes that span their school's first two quarters."""
-    from provisioning.models import RosterClass, RosterSession
-
     sessions = {
         s.sourced_id: s
         for s in RosterSession.objects.filter(district=district, type="term").only(
@@ -79,10 +82,6 @@ def _quarters_and_classes(district: Any) -> tuple[dict[str, list[dict[str, str]]
 def _passback(
     context: BenchmarkContext, courses: list[str], *, full: bool
 ) -> tuple[float, SyncRun]:
-    from gradepassback.services.runs import passback_run_create, passback_run_execute
-    from runs.models import SyncRun
-    from tenants.services.clients import district_canvas_client, district_oneroster_client
-
     district = context.district
     started = time.perf_counter()
     run = passback_run_create(

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
+from gradepassback.models import PassbackConflict
+from gradepassback.services.runs import passback_summary_text
 from provisioning.management.sync_plugins import (
     EXIT_FAILED,
     EXIT_OK,
@@ -74,8 +76,6 @@ def passback_summary(run: SyncRun) -> dict[str, Any]:
     conflicts by kind, held reason (never for passback), error."""
     from django.db.models import Count
 
-    from gradepassback.models import PassbackConflict
-
     conflicts = dict(
         PassbackConflict.objects.filter(last_run=run, closed_at__isnull=True)
         .values_list("kind")
@@ -99,8 +99,6 @@ def passback_summary(run: SyncRun) -> dict[str, Any]:
 
 def passback_summary_line(run: SyncRun) -> str:
     """One line for people: ``run 12 (passback, springfield): succeeded — results …``."""
-    from gradepassback.services.runs import passback_summary_text
-
     summary = passback_summary(run)
     parts = [f"run {run.pk} (passback, {run.district.slug}): {run.status}"]
     if run.counts:

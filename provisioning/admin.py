@@ -23,9 +23,17 @@ from django.views.decorators.http import require_POST
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_list, sync_run_log_lines
+from provisioning.services.conflicts import conflict_resolve
+from provisioning.tasks import apply_run
 from runs.models import SyncRun
 from runs.services.launch import start_run
-from runs.services.lifecycle import SyncRunError, sync_run_cancel
+from runs.services.lifecycle import (
+    SyncRunError,
+    SyncRunTransitionError,
+    sync_run_approve,
+    sync_run_cancel,
+    sync_run_discard,
+)
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -195,13 +203,6 @@ class SyncRunAdmin(admin.ModelAdmin):
         return require_POST(self._decide)(request, run_id, approve=False)
 
     def _decide(self, request: HttpRequest, run_id: int, *, approve: bool) -> HttpResponse:
-        from provisioning.tasks import apply_run
-        from runs.services.lifecycle import (
-            SyncRunTransitionError,
-            sync_run_approve,
-            sync_run_discard,
-        )
-
         if not request.user.has_perm("runs.approve_syncrun"):
             raise PermissionDenied
         run = get_object_or_404(sync_run_list(), pk=run_id)
@@ -281,8 +282,6 @@ class ConflictAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark resolved (a run that still sees it reopens it)")
     def resolve(self, request: HttpRequest, queryset: QuerySet[Conflict]) -> None:
-        from provisioning.services.conflicts import conflict_resolve
-
         note = f"Marked resolved in the console by {request.user.get_username()}."
         for conflict in queryset.filter(closed_at__isnull=True):
             conflict_resolve(conflict=conflict, note=note, actor=request.user)

@@ -33,6 +33,15 @@ from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
+from integration.oneroster.benchmark import PeakRss, measure_floor, sandbox_start
+from integration.oneroster.client import OneRosterClient, OneRosterConfig
+from provisioning.services.pipeline import sync_run_execute
+from runs.locks import district_lock
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_create
+from tenants.models import District
+from tenants.services.clients import district_canvas_client
+
 #: The figures DESIGN §6 names; extra measurements fill the passback ones.
 RESULT_KEYS = (
     "students",
@@ -96,8 +105,6 @@ def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
 
 
 def _district_for(info: dict[str, str], *, students: int) -> Any:
-    from tenants.models import District
-
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
     return District.objects.create(
         slug=f"bench-{stamp}",
@@ -116,13 +123,6 @@ def _district_for(info: dict[str, str], *, students: int) -> Any:
 def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
     """One provisioning run in this process, as ``manage.py sync provision`` does it, with
     clients that may reach the loopback sandbox whatever the deployment settings say."""
-    from integration.oneroster.client import OneRosterClient, OneRosterConfig
-    from provisioning.services.pipeline import sync_run_execute
-    from runs.locks import district_lock
-    from runs.models import SyncRun
-    from runs.services.lifecycle import sync_run_create
-    from tenants.services.clients import district_canvas_client
-
     started = time.perf_counter()
     run = sync_run_create(
         district=district, kind=kind, trigger=SyncRun.Trigger.CLI, actor_label="benchmark"
@@ -194,9 +194,6 @@ def benchmark_run(
 ) -> dict[str, Any]:
     """Start a sandbox, measure everything, stop it; return the figures (DESIGN §6 keys
     first, then details)."""
-    from integration.oneroster.benchmark import PeakRss, measure_floor, sandbox_start
-    from integration.oneroster.client import OneRosterConfig
-
     log(f"Starting the sandbox: {students:,} students, {schools} schools …")
     started = time.perf_counter()
     process, info = sandbox_start(students=students, schools=schools, seed=seed)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.utils import timezone
 
+from provisioning.notifications import run_conflict_problems
 from provisioning.services.pipeline import sync_run_execute
 from provisioning.services.workspace import Workspace
 from provisioning.tasks import apply_run, run_sync
@@ -102,4 +103,5 @@ PROVISIONING = RunKind(
     cleanup=_cleanup,
     resume=_resume,
     sweep=workspaces_sweep,
+    problems=run_conflict_problems,
 )

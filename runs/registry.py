@@ -20,6 +20,16 @@ def _nothing(run: SyncRun) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class RunProblems:
+    """What a run found that a person must fix, for its notification mail: ``total`` of
+    them, a ``headline`` ("3 new error conflicts") and the mail's ``lines`` about them."""
+
+    total: int
+    headline: str
+    lines: list[str]
+
+
 def _no_blockers(district: District, kind: str) -> list[str]:
     return []
 
@@ -37,7 +47,8 @@ class RunKind:
     - ``cleanup(run)``: drop what an ended run left behind (its workspace), idempotent;
     - ``resume(run)``: hand a lost ``applying`` run to a worker again (its stored plan is
       applied again), when the kind can; otherwise the reaper fails it as lost;
-    - ``sweep()``: the reaper's chance to drop leftovers of runs that ended uncleanly.
+    - ``sweep()``: the reaper's chance to drop leftovers of runs that ended uncleanly;
+    - ``problems(run)``: what the run found that a person must fix, for its mail, or None.
     """
 
     kinds: tuple[str, ...]
@@ -48,6 +59,7 @@ class RunKind:
     cleanup: Callable[[SyncRun], None] = _nothing
     resume: Callable[[SyncRun], None] | None = None
     sweep: Callable[[], None] | None = None
+    problems: Callable[[SyncRun], RunProblems | None] = _nothing
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -79,3 +91,9 @@ def run_cleanup(run: SyncRun) -> None:
     handler = _KINDS.get(run.kind)
     if handler is not None:
         handler.cleanup(run)
+
+
+def run_problems(run: SyncRun) -> RunProblems | None:
+    """The owning app's problems of a run (None when no app registered the kind)."""
+    handler = _KINDS.get(run.kind)
+    return handler.problems(run) if handler is not None else None

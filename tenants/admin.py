@@ -44,14 +44,13 @@ from tenants.services.intake import (
     intake_link_revoke,
     intake_link_url,
 )
+from tenants.tasks import district_check as district_check_task
 
 CHECK_QUEUED = "Connection check queued for {names}. Reload this page in a minute for the result."
 SECRET_POST_FIELDS = (*SECRET_FIELDS, "vendor_key", "vendor_secret", "otp_token")
 
 
 def _queue_checks(request: HttpRequest, districts: list[District]) -> None:
-    from tenants.tasks import district_check as district_check_task
-
     actor_id = request.user.pk
     for district in districts:
         transaction.on_commit(

@@ -7,12 +7,14 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: the receivers import models, which may only load
+        # once the app registry is ready (Django imports apps.py before that).
         from django.contrib.auth.signals import user_logged_in
         from django.test.signals import setting_changed
         from django_otp.forms import otp_verification_failed
 
-        from tenants import signals
+        from tenants import receivers
 
-        setting_changed.connect(signals.settings_changed, dispatch_uid="tenants.fernet_keys")
-        otp_verification_failed.connect(signals.otp_failed, dispatch_uid="tenants.otp_failed")
-        user_logged_in.connect(signals.logged_in, dispatch_uid="tenants.logged_in")
+        setting_changed.connect(receivers.settings_changed, dispatch_uid="tenants.fernet_keys")
+        otp_verification_failed.connect(receivers.otp_failed, dispatch_uid="tenants.otp_failed")
+        user_logged_in.connect(receivers.logged_in, dispatch_uid="tenants.logged_in")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from tenants.models import District
+from tenants.services.audit import actor_label_for
+from tenants.services.connection_check import district_check as district_check_service
+
 
 @shared_task(name="tenants.district_check", ignore_result=True, acks_late=True)
 def district_check(district_id: int, actor_id: int | None = None) -> None:
     """Run the connection check. Takes ids only: secrets never enter the broker."""
     from django.contrib.auth import get_user_model
-
-    from tenants.models import District
-    from tenants.services.audit import actor_label_for
-    from tenants.services.connection_check import district_check as district_check_service
 
     district = District.objects.filter(pk=district_id).first()
     if district is None:

@@ -42,11 +42,14 @@ from gradepassback.errors import (
     CourseUnavailable,
     PassbackDisabled,
 )
+from gradepassback.gate import RequestGate
 from gradepassback.models import PassbackCourse, PassbackCursor, PassbackRun
+from gradepassback.services.context import passback_context_build
 from gradepassback.services.course import CoursePassback
 from gradepassback.services.record import course_outcome_record
 from integration.http.errors import UpstreamError, is_transient, upstream_error_reason
 from integration.oneroster.errors import VendorKeyRejected
+from integration.oneroster.records import Category
 from provisioning.selectors import canvas_course_sis_ids
 from runs.models import SyncRun, SyncRunLog
 from runs.services.lifecycle import (
@@ -140,9 +143,6 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     A refused vendor key fails the run. A transient SIS error puts it back in ``queued``
     and raises ``TransientPassbackError`` (the task retries); any other SIS error fails it.
     """
-    from gradepassback.gate import RequestGate
-    from integration.oneroster.records import Category
-
     passback = run.passback
     district = run.district
     sync_run_transition(run=run, to=S.RUNNING, error="")
@@ -429,8 +429,6 @@ def passback_run_execute(
     writes its bookkeeping another keeps the SIS busy. With 1 everything happens in the
     calling thread (and inside its transaction, which tests rely on).
     """
-    from gradepassback.services.context import passback_context_build
-
     try:
         course_ids = passback_run_start(run=run, oneroster=oneroster)
     except TransientPassbackError:

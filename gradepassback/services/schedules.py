@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-if TYPE_CHECKING:
-    from tenants.models import District
+from tenants.models import District
 
 NIGHTLY_AT = dt.time(3, 0)
 HOURLY_MINUTE = 45
@@ -53,8 +51,6 @@ def passback_periodic_tasks_ensure() -> None:
 @transaction.atomic
 def passback_schedule_sync(*, district: District) -> PeriodicTask:
     """Create or update the district's passback schedule to match its settings."""
-    from tenants.models import District
-
     hourly = district.passback_schedule == District.PassbackSchedule.HOURLY
     if hourly:
         # https://crontab.guru/#45_*_*_*_*
@@ -92,3 +88,14 @@ def passback_schedule_sync(*, district: District) -> PeriodicTask:
     )
     passback_periodic_tasks_ensure()
     return task
+
+
+def schedules_sync_receive(
+    sender: object, *, district: District | None = None, **kwargs: object
+) -> None:
+    """Receiver of ``tenants.signals.schedules_sync`` and ``post_migrate``: one district's
+    schedules, or (no district) the deployment-wide ones, recreated at every migrate."""
+    if district is None:
+        passback_periodic_tasks_ensure()
+    else:
+        passback_schedule_sync(district=district)

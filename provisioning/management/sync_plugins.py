@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core.management.base import CommandError
 
+from provisioning.models import Conflict
 from runs.models import SyncRun
 from runs.services.lifecycle import sync_run_cancel
 
@@ -93,8 +94,6 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
     """The ``--json`` object of a run: id, status, counts per type, conflicts by kind, held
     reason (DESIGN §6), plus the error of a failed run and the Canvas import id."""
     from django.db.models import Count
-
-    from provisioning.models import Conflict
 
     conflicts = dict(
         Conflict.objects.filter(last_run=run)

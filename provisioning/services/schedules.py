@@ -10,13 +10,11 @@ settings change, and the ``sync`` command calls it too. The reaper runs every fi
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-if TYPE_CHECKING:
-    from tenants.models import District
+from tenants.models import District
 
 REAPER_NAME = "provisioning: reap stalled runs"
 REAPER_EVERY_MINUTES = 5
@@ -52,8 +50,6 @@ def provisioning_periodic_tasks_ensure() -> None:
 @transaction.atomic
 def district_schedule_sync(district: District) -> tuple[PeriodicTask, PeriodicTask]:
     """Create or update the district's nightly delta and weekly full schedules."""
-    from tenants.models import District
-
     at = district.delta_time
     full_day = cron_weekday(district.full_sync_weekday)
     other_days = ",".join(cron_weekday(d) for d in range(7) if d != district.full_sync_weekday)
@@ -85,3 +81,14 @@ def district_schedule_sync(district: District) -> tuple[PeriodicTask, PeriodicTa
         tasks.append(task)
     provisioning_periodic_tasks_ensure()
     return tasks[0], tasks[1]
+
+
+def schedules_sync_receive(
+    sender: object, *, district: District | None = None, **kwargs: object
+) -> None:
+    """Receiver of ``tenants.signals.schedules_sync`` and ``post_migrate``: one district's
+    schedules, or (no district) the deployment-wide ones, recreated at every migrate."""
+    if district is None:
+        provisioning_periodic_tasks_ensure()
+    else:
+        district_schedule_sync(district)

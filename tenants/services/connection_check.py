@@ -30,6 +30,7 @@ from integration.http.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from integration.oneroster.errors import VendorKeyRejected
 from tenants.models import AuditEvent, District
 from tenants.services.audit import audit_record
 from tenants.services.clients import district_canvas_client, district_oneroster_client
@@ -284,8 +285,6 @@ def _oneroster_explain_read(district: District, *, what: str, collection: str) -
 
 
 def _oneroster_explain_gradebook(district: District) -> Explain:
-    from integration.oneroster.errors import VendorKeyRejected
-
     def explain(exc: UpstreamError) -> str:
         if isinstance(exc, VendorKeyRejected | UpstreamAuthFailed):
             return GRADEBOOK_VENDOR_KEY_REFUSED

@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from tenants.models import SECRET_FIELDS, AuditEvent, District, PartnerCredential
 from tenants.services.audit import SECRET_CHANGED, audit_changes, audit_record
 from tenants.services.validation import UrlKind, timezone_validate, upstream_url_validate
+from tenants.signals import schedules_sync
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -141,11 +142,7 @@ def _credential_dates_default(district: District, values: dict[str, Any]) -> Non
 
 def _schedules_sync(district: District) -> None:
     """Keep the district's beat schedules in step with its settings, in the same transaction."""
-    from gradepassback.services.schedules import passback_schedule_sync
-    from provisioning.services.schedules import district_schedule_sync
-
-    district_schedule_sync(district)
-    passback_schedule_sync(district=district)
+    schedules_sync.send(sender=District, district=district)
 
 
 @sensitive_variables()

@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from tenants.models import AuditEvent, District, IntakeLink
 from tenants.services.audit import audit_record
 from tenants.services.districts import district_credentials_apply
+from tenants.tasks import district_check as district_check_task
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -130,8 +131,6 @@ def intake_link_submit(*, token_hash: str, values: dict[str, Any]) -> District:
     The link row is locked first, so two simultaneous submissions cannot both use it. The
     check is queued after commit with the district id only: secrets never enter the broker.
     """
-    from tenants.tasks import district_check as district_check_task
-
     unknown = set(values) - set(INTAKE_FIELDS)
     if unknown:
         raise ValueError(f"not intake fields: {sorted(unknown)}")

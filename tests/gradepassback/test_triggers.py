@@ -222,7 +222,7 @@ def test_schedule_follows_the_district_settings(db):
 
 
 def test_changing_district_settings_keeps_the_schedule_in_step(db):
-    from tenants.services import district_create, district_update
+    from tenants.services.districts import district_create, district_update
 
     district = district_create(actor=None, actor_label="t", slug="svc", name="Svc")
     task = PeriodicTask.objects.get(name=passback_task_name(district))

@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenants.forms import DistrictOptionsForm
 from tenants.models import AuditEvent, District, IntakeLink, PartnerCredential
-from tenants.services import partner_credentials_set
+from tenants.services.districts import partner_credentials_set
 from tenants.services.intake import intake_link_create
 from tests.tenants.conftest import (
     ALL_SECRETS,
@@ -474,7 +474,7 @@ def test_the_list_warns_about_an_expiring_key(admin_client_plain, make_district)
 
 
 def test_deleting_a_staff_account_keeps_its_audit_rows(superuser, full_district):
-    from tenants.services import district_update
+    from tenants.services.districts import district_update
 
     district_update(
         district=full_district, actor=superuser, actor_label="root", changes={"status": "paused"}

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+import tenants.services.connection_check as cc
 from tenants.models import AuditEvent, District
-from tenants.services import connection_check as cc
 from tenants.services.connection_check import district_check
 from tests.tenants.conftest import ALL_SECRETS, VENDOR_KEY, VENDOR_SECRET, assert_no_secret
 from tests.tenants.fake_upstream import BASE_PATH, TOKEN_PATH, FakeUpstream, json_response

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+import tenants.services.connection_check as cc
 from sandbox.oneroster.faults import FaultRule
 from sandbox.server import start_sandbox
 from tenants.models import District
-from tenants.services import connection_check as cc
-from tenants.services import partner_credentials_set
 from tenants.services.connection_check import district_check
+from tenants.services.districts import partner_credentials_set
 
 pytestmark = pytest.mark.django_db
 

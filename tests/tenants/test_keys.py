@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import override_settings
 
 from tenants.models import SECRET_FIELDS, AuditEvent, District, PartnerCredential
-from tenants.services import credential_key_usage, credential_keys_rotate, partner_credentials_set
-from tenants.services.keys import key_fingerprint
+from tenants.services.districts import partner_credentials_set
+from tenants.services.keys import credential_key_usage, credential_keys_rotate, key_fingerprint
 from tests.tenants.conftest import ALL_SECRETS, VENDOR_KEY, VENDOR_SECRET, assert_no_secret
 
 pytestmark = pytest.mark.django_db

@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tenants.models import AuditEvent, District, PartnerCredential
-from tenants.services import (
+from tenants.services.districts import (
+    FIELD_SECRET,
     district_create,
     district_credentials_set,
     district_update,
     mask_secret,
     partner_credentials_set,
 )
-from tenants.services.districts import FIELD_SECRET
 from tests.tenants.conftest import CANVAS_TOKEN, CLIENT_SECRET, VENDOR_KEY, VENDOR_SECRET
 
 pytestmark = pytest.mark.django_db

@@ -40,7 +40,7 @@ from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import sync_run_approve
 from tenants.models import District
-from tenants.services import district_create
+from tenants.services.districts import district_create
 
 DEMO_SLUG = "demo"
 SANDBOX_SEED = 2026

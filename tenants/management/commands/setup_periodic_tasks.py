@@ -2,31 +2,26 @@
 
 Idempotent: the deployment-wide reapers, then each district's provisioning and passback
 schedules. Per-district schedules also follow every settings change through the tenants
-services; this command repairs them after a restore or a manual edit in the admin.
+services; this command repairs them after a restore or a manual edit in the admin. The apps
+that own schedules answer ``tenants.signals.schedules_sync``.
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from gradepassback.services.schedules import passback_periodic_tasks_ensure, passback_schedule_sync
-from provisioning.services.schedules import (
-    district_schedule_sync,
-    provisioning_periodic_tasks_ensure,
-)
 from tenants.models import District
+from tenants.signals import schedules_sync
 
 
 class Command(BaseCommand):
     help = "Create or refresh the beat schedules of the deployment and of every district."
 
     def handle(self, *args, **options) -> None:
-        provisioning_periodic_tasks_ensure()
-        passback_periodic_tasks_ensure()
+        schedules_sync.send(sender=District, district=None)
         districts = list(District.objects.all())
         for district in districts:
-            district_schedule_sync(district)
-            passback_schedule_sync(district=district)
+            schedules_sync.send(sender=District, district=district)
         self.stdout.write(
             f"Periodic tasks ready: reapers and {len(districts)} district schedule(s)."
         )
