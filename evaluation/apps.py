@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from runs.registry import run_kind_register
+
 
 class EvaluationConfig(AppConfig):
     name = "evaluation"
@@ -7,8 +9,9 @@ class EvaluationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The run core creates and runs evaluations through this.
+        # Imported here, not at the top: the run kind imports models, which may only load
+        # once the app registry is ready (Django imports apps.py before that).
         from evaluation.run_kind import EVALUATION
-        from runs.registry import run_kind_register
 
+        # The run core creates and runs evaluations through this.
         run_kind_register(EVALUATION)

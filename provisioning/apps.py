@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from runs.registry import run_kind_register
+from tenants.signals import schedules_sync
+
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
@@ -14,8 +17,6 @@ class ProvisioningConfig(AppConfig):
         # once the app registry is ready (Django imports apps.py before that).
         from provisioning.run_kind import PROVISIONING
         from provisioning.services.schedules import schedules_sync_receive
-        from runs.registry import run_kind_register
-        from tenants.signals import schedules_sync
 
         # Periodic tasks are defined in code and recreated at every deploy's migrate.
         post_migrate.connect(schedules_sync_receive, sender=self)
