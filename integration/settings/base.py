@@ -73,10 +73,18 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Every Redis name this deployment writes starts with this (integration/redis_names.py), so
+# deployments sharing a Redis never see each other's locks, caches or queues. The database
+# name already tells deployments apart; set it when two share a database name.
+REDIS_NAMESPACE = env("REDIS_NAMESPACE", default=None) or (
+    f"rb-{DATABASES['default']['NAME'] or 'default'}"
+)
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_NAMESPACE,
     }
 }
 
@@ -96,6 +104,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "integration",
     "tenants",
+    "runs",
     "provisioning",
     "gradepassback",
     "sandbox",
@@ -244,10 +253,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 * 3600)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 # Must exceed the longest task so a late-acked task is not redelivered while it runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# ``global_keyprefix``: the broker's queues and bookkeeping keys live in the deployment's
+# namespace, so two deployments on one Redis never take each other's messages.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+    "global_keyprefix": f"{REDIS_NAMESPACE}:",
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Runs (runs/lease.py) ------------------------------------------------------------------
+# A worker proves it still holds a run every third of this; a run whose heartbeat is older is
+# lost (its worker was killed) and the next start fails it. Also the district lock's TTL.
+RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=90.0)
 
 # --- Upstream HTTP -------------------------------------------------------------------------
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)

@@ -92,8 +92,8 @@ def staff_with_device(transactional_db):
         ("tenants", "add_district"),
         ("tenants", "change_district"),
         ("tenants", "start_evaluation"),
-        ("provisioning", "start_syncrun"),
-        ("provisioning", "approve_syncrun"),
+        ("runs", "start_syncrun"),
+        ("runs", "approve_syncrun"),
         ("provisioning", "change_conflict"),
     ):
         user.user_permissions.add(

@@ -14,7 +14,7 @@ from django.db import connection
 from gradepassback.models import PassbackCourse, PassbackRun
 from gradepassback.services.runs import passback_run_create
 from gradepassback.tasks import run_passback
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tests.gradepassback.conftest import district_for, provision, taught_classes, teach
 from tests.workers import celery_worker, wait_for
 

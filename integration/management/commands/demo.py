@@ -34,12 +34,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from gradepassback.services.runs import passback_run_create
-from gradepassback.tasks import run_passback
 from integration import embedded
-from provisioning.models import SyncRun
-from provisioning.services.runs import sync_run_create
-from provisioning.tasks import run_sync
+from provisioning.tasks import apply_run
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import sync_run_approve
 from tenants.models import District
 from tenants.services import district_create
 
@@ -124,7 +123,15 @@ class Command(BaseCommand):
 
     def _story(self, district: District, info: dict) -> None:
         self._say("1/5 Full provisioning of the demo district ...")
-        self._wait(self._provision(district, SyncRun.Kind.FULL))
+        first = self._wait(self._provision(district, SyncRun.Kind.FULL))
+        if first.status == SyncRun.Status.HELD and _only_first_write(first):
+            # The district setting "Hold the first write" (on by default) holds it; the demo
+            # approves it here, as an operator would in the console after reading the plan.
+            self._say(f"Run #{first.pk} is held: {first.held_reason}")
+            self._say("The demo approves it (in real use a person reads the plan first).")
+            sync_run_approve(run=first, actor=None, actor_label="demo")
+            apply_run.delay(first.pk)
+            self._wait(first)
         self._say("2/5 Teachers add coursework and grades in Canvas ...")
         # Coursework in a few dozen courses keeps the demo's passback to a minute or so.
         self._control(info, "canvas", "teach", {"seed": SANDBOX_SEED, "limit": TAUGHT_COURSES})
@@ -205,18 +212,17 @@ class Command(BaseCommand):
         )
 
     def _provision(self, district: District, kind: str) -> SyncRun:
-        run = sync_run_create(
+        return start_run(
             district=district, kind=kind, trigger=SyncRun.Trigger.MANUAL, actor_label="demo"
         )
-        run_sync.delay(run.pk)
-        return run
 
     def _enqueue_passback(self, district: District) -> SyncRun:
-        run = passback_run_create(
-            district=district, trigger=SyncRun.Trigger.MANUAL, actor_label="demo"
+        return start_run(
+            district=district,
+            kind=SyncRun.Kind.PASSBACK,
+            trigger=SyncRun.Trigger.MANUAL,
+            actor_label="demo",
         )
-        run_passback.delay(run.pk)
-        return run
 
     def _wait(self, run: SyncRun) -> SyncRun:
         deadline = time.monotonic() + RUN_WAIT_SECONDS
@@ -286,3 +292,9 @@ class Command(BaseCommand):
 
     def _say(self, message: str) -> None:
         self.stdout.write(message)
+
+
+def _only_first_write(run: SyncRun) -> bool:
+    """Whether the first-write hold is the only reason ``run`` is held."""
+    guards = {trip.get("guard") for trip in (run.plan_summary or {}).get("guards", [])}
+    return guards == {"first_write"}
