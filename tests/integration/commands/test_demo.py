@@ -92,14 +92,14 @@ def _manage(env_file: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 LEAVE_A_HELD_RUN = """
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.models import District
 district = District.objects.get(slug="demo")
 SyncRun.objects.create(district=district, kind="full", trigger="manual", status="held",
                        held_reason="left for the user")
 """
 COUNT_RUNS = """
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 print(SyncRun.objects.filter(district__slug="demo").count())
 """
 
