@@ -312,8 +312,13 @@ class CanvasClient:
             yield SisImport.from_api(item)
 
     def sis_imports_running(self, account_id: str) -> list[SisImport]:
-        """Imports that hold the account's queue: created, importing, cleanup_batch, restoring."""
-        return list(self.sis_imports_list(account_id, workflow_states=RUNNING_STATES))
+        """Imports that hold the account's queue: created, importing, cleanup_batch, restoring.
+
+        Filtered here as well: a Canvas or proxy that ignores ``workflow_state[]`` returns
+        finished imports too, and counting those as running would wait out the busy budget.
+        """
+        listed = self.sis_imports_list(account_id, workflow_states=RUNNING_STATES)
+        return [item for item in listed if item.workflow_state in RUNNING_STATES]
 
     def sis_import_create(
         self, account_id: str, *, zip_path: Path, params: SisImportParams

@@ -698,7 +698,19 @@ def _apply_body_fault(response: Response, fault: FaultRule | None) -> Response:
     elif fault.kind == "truncate_unframed":
         response.body = body[: len(body) // 2]
         response.framed = False
+    elif fault.kind == "field_value":
+        response.body = _set_field(body, fault.field, fault.value)
     return response
+
+
+def _set_field(body: bytes, name: str, value: object) -> bytes:
+    """The page with ``name`` set to ``value`` in each record of its collection."""
+    page = orjson.loads(body)
+    for records in page.values():
+        if isinstance(records, list):
+            for record in records:
+                record[name] = value
+    return orjson.dumps(page)
 
 
 def _cut(body: bytes) -> Iterable[bytes]:

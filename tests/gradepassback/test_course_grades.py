@@ -9,7 +9,7 @@ import pytest
 
 from gradepassback import mapping
 from gradepassback.models import PassbackConflict, PassbackItem
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from sandbox.canvas import coursework
 from sandbox.oneroster.gradebook import PLACEHOLDER_CATEGORY
 from tests.gradepassback.helpers import Recorder, canvas_course, passback, quarter

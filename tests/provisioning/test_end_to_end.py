@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.models import CanvasRow, RosterEnrollment, SyncRun
+from provisioning.models import CanvasRow, RosterEnrollment
+from runs.models import SyncRun
 from sandbox.oneroster.generator import SHAPES
 from tests.provisioning.canvas_view import course_term, enrollment_state
 from tests.provisioning.conftest import district_for, sandbox_serve
