@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "runs",
     "provisioning",
     "gradepassback",
+    "evaluation",
+    "console",
     "sandbox",
 ]
 

@@ -49,8 +49,8 @@ def _actor_label() -> str:
 def evaluation_summary(run: SyncRun) -> dict[str, Any]:
     """The ``--json`` object: run id, status, counts per type and class, checks, risk notes,
     the number of proposed change_sis_id rows, error."""
-    from tenants.evaluation.classify import MATCH_LABELS, TYPE_KEYS
-    from tenants.models import EvaluationReport
+    from evaluation.classify import MATCH_LABELS, TYPE_KEYS
+    from evaluation.models import EvaluationReport
 
     report = EvaluationReport.objects.filter(run=run).first()
     summary = report.summary if report else {}
