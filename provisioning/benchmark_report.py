@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="Exit 1 if the tables are stale.")
     args = parser.parse_args(argv)
     current = DOC.read_text()
-    wanted = splice(current, render(load()))
+    wanted = splice(current, render(load(RESULTS)))
     if args.check:
         if wanted != current:
             sys.stderr.write(f"{DOC} is stale: run python -m provisioning.benchmark_report\n")
