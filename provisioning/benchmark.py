@@ -131,12 +131,12 @@ def district_for(info: dict[str, str], *, students: int, suffix: str = "") -> An
 def timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
     """One provisioning run in this process, as ``manage.py sync provision`` does it, with
     clients that may reach the loopback sandbox whatever the deployment settings say."""
-    from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient
     from provisioning.services.pipeline import sync_run_execute
     from runs.locks import district_lock
     from runs.models import SyncRun
     from runs.services.lifecycle import Heartbeat, sync_run_create
+    from tenants.services.clients import district_canvas_client
 
     started = time.perf_counter()
     run = sync_run_create(
@@ -144,7 +144,7 @@ def timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[fl
     )
     with (
         OneRosterClient(client_config(district)) as oneroster,
-        CanvasClient.for_district(district, allow_private=True) as canvas,
+        district_canvas_client(district, allow_private=True) as canvas,
         district_lock(district.pk, run_id=run.pk) as lock,
     ):
         heartbeat = Heartbeat(run, extend=lock.extend)
