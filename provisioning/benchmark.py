@@ -93,20 +93,26 @@ def _control(base_url: str, side: str, action: str, secret: str, body: dict[str,
     return response.json()
 
 
-def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
-    """Every installed app's ``benchmarks.MEASUREMENTS``, in ``INSTALLED_APPS`` order."""
-    found: list[Callable[[BenchmarkContext], dict[str, Any]]] = []
+def app_benchmark_modules() -> list[Any]:
+    """Every installed app's ``benchmarks`` module, in ``INSTALLED_APPS`` order."""
+    found = []
     for config in apps.get_app_configs():
         name = f"{config.name}.benchmarks"
         if importlib.util.find_spec(name) is not None:
-            found.extend(getattr(importlib.import_module(name), "MEASUREMENTS", ()))
+            found.append(importlib.import_module(name))
     return found
 
 
-def _district_for(info: dict[str, str], *, students: int) -> Any:
+def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
+    """Every installed app's ``benchmarks.MEASUREMENTS``, in ``INSTALLED_APPS`` order."""
+    return [m for module in app_benchmark_modules() for m in getattr(module, "MEASUREMENTS", ())]
+
+
+def district_for(info: dict[str, str], *, students: int, suffix: str = "") -> Any:
+    """A throwaway district wired to the sandbox ``info`` describes."""
     from tenants.models import District
 
-    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S") + suffix
     return District.objects.create(
         slug=f"bench-{stamp}",
         name=f"Benchmark {students:,} students ({stamp})",
@@ -122,7 +128,7 @@ def _district_for(info: dict[str, str], *, students: int) -> Any:
     )
 
 
-def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
+def timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
     """One provisioning run in this process, as ``manage.py sync provision`` does it, with
     clients that may reach the loopback sandbox whatever the deployment settings say."""
     from integration.oneroster.client import OneRosterClient
@@ -175,7 +181,7 @@ def _phases(run: Any) -> dict[str, float]:
     }
 
 
-def _forget(district: Any) -> None:
+def forget(district: Any) -> None:
     """Drop the throwaway district's mirrors (millions of rows); keep its runs to inspect."""
     with connection.cursor() as cursor:
         for table in (
@@ -226,7 +232,7 @@ def benchmark_run(
     details: dict[str, Any] = {"schools": schools, "seed": seed}
     district = None
     try:
-        district = _district_for(info, students=students)
+        district = district_for(info, students=students)
         floors = measure_floors(client_config(district), runs=floor_runs)
         figures = floors.figures()
         results.update(
@@ -240,8 +246,8 @@ def benchmark_run(
             f"raw serving: {results['raw_s']} s"
         )
         with PeakRss(interval=0.05) as rss:
-            full_s, full = _timed_sync(district, "full", log)
-            rerun_s, rerun = _timed_sync(district, "delta", log)
+            full_s, full = timed_sync(district, "full", log)
+            rerun_s, rerun = timed_sync(district, "delta", log)
             context = BenchmarkContext(
                 students=students,
                 schools=schools,
@@ -252,7 +258,7 @@ def benchmark_run(
             )
             changed = context.oneroster_control("mutate", {"fraction": 0.01})["changed"]
             details["delta_changes"] = {k: len(v) for k, v in changed.items()}
-            delta_s, delta = _timed_sync(district, "delta", log)
+            delta_s, delta = timed_sync(district, "delta", log)
         results.update(
             full_s=round(full_s, 2),
             rerun_s=round(rerun_s, 2),
@@ -291,5 +297,5 @@ def benchmark_run(
         except subprocess.TimeoutExpired:
             process.kill()
         if district is not None:
-            _forget(district)
+            forget(district)
     return {**results, "details": details}
