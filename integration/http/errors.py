@@ -52,6 +52,14 @@ class UpstreamProtocolError(UpstreamError):
     """The answer is not what the protocol promises: bad JSON, wrong envelope, cut-off body."""
 
 
+class UpstreamResponseTooLarge(UpstreamError):
+    """The answer is larger than ``HTTP_MAX_RESPONSE_BYTES``; it was not read. Never retried."""
+
+    def __init__(self, message: str, *, limit: int, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
 class UpstreamServerError(UpstreamError):
     """Any other non-success status; ``payload`` holds the parsed error body when there is one."""
 

@@ -241,6 +241,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Upstream HTTP -------------------------------------------------------------------------
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=60.0)
+# The most one upstream answer may hold (after decompression); larger answers fail the call
+# with UpstreamResponseTooLarge instead of filling a shared worker's memory. 64 MiB is about
+# twice the largest legitimate page measured: 50,000 sandbox students = 32.9 MB
+# (docs/security.md, "Bounded responses").
+HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 ONEROSTER_PAGE_SIZE = env.int("ONEROSTER_PAGE_SIZE", default=10000)
 ONEROSTER_CONCURRENCY = env.int("ONEROSTER_CONCURRENCY", default=5)
 

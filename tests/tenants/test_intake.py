@@ -247,6 +247,11 @@ def test_an_unknown_token_is_not_found(client, link_and_token):
             "oneroster_token_url",
             HOST_RESTRICTED.format(host="169.254.169.254"),
         ),
+        (
+            {"oneroster_base_url": "https://[::127.0.0.1]/ims/oneroster/v1p1"},
+            "oneroster_base_url",
+            HOST_RESTRICTED.format(host="::127.0.0.1"),
+        ),
         ({"oneroster_client_secret": ""}, "oneroster_client_secret", "This field is required."),
         ({"oneroster_vendor_key": "only-the-key"}, None, VENDOR_PAIR_INCOMPLETE),
     ],
