@@ -27,6 +27,9 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sandbox.oneroster.generator import SHAPES
+from sandbox.server import start_sandbox
+
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
 
 
@@ -48,6 +51,12 @@ class Command(BaseCommand):
             "with random secrets.",
         )
         serve.add_argument("--no-canvas", action="store_true", help="OneRoster half only")
+        serve.add_argument(
+            "--shape",
+            choices=sorted(SHAPES),
+            default="ic",
+            help="Which plausible Infinite Campus shape to serve (docs/sandbox.md)",
+        )
 
         def control(name: str, help_text: str) -> CommandParser:
             p = sub.add_parser(name, help=help_text)
@@ -127,8 +136,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _serve(self, options: dict) -> None:
-        from sandbox.server import start_sandbox
-
         if not settings.SANDBOX_ENABLED:
             # A fake SIS with known data has no place next to real districts.
             raise CommandError(
@@ -146,6 +153,7 @@ class Command(BaseCommand):
             host=options["host"],
             fixed_secrets=seed is not None,
             canvas=not options["no_canvas"],
+            shape=SHAPES[options["shape"]],
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
