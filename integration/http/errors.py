@@ -83,6 +83,16 @@ def is_transient(error: BaseException) -> bool:
 _ACTIONS: tuple[tuple[type[UpstreamError], str], ...] = (
     (UpstreamMisconfigured, "Correct the URL in the district's connection settings."),
     (
+        RestrictedAddress,
+        "Enter the address the system publishes on the internet in the district's connection "
+        "settings.",
+    ),
+    (
+        UpstreamResponseTooLarge,
+        "If the system's answers are legitimately this large, lower ONEROSTER_PAGE_SIZE "
+        "(records per page) or raise HTTP_MAX_RESPONSE_BYTES.",
+    ),
+    (
         UpstreamAuthFailed,
         "The credentials were refused even with a fresh token: check the client key and "
         "secret (or the Canvas token) in the district's connection settings.",
