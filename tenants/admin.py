@@ -27,7 +27,14 @@ from tenants.forms import (
     DistrictOptionsForm,
     PartnerCredentialForm,
 )
-from tenants.models import SECRET_FIELDS, AuditEvent, District, IntakeLink, PartnerCredential
+from tenants.models import (
+    SECRET_FIELDS,
+    AuditEvent,
+    District,
+    IntakeLink,
+    PartnerCredential,
+    StagedCredentials,
+)
 from tenants.selectors import district_credential_warning
 from tenants.services.audit import actor_label_for
 from tenants.services.connection_check import STEP_TITLES
@@ -44,6 +51,12 @@ from tenants.services.intake import (
     intake_link_revoke,
     intake_link_url,
 )
+from tenants.services.staging import (
+    StagedCredentialsError,
+    staged_credentials_approve,
+    staged_credentials_reject,
+)
+from tenants.tasks import staged_credentials_check as staged_check_task
 
 CHECK_QUEUED = "Connection check queued for {names}. Reload this page in a minute for the result."
 SECRET_POST_FIELDS = (*SECRET_FIELDS, "vendor_key", "vendor_secret", "otp_token")
@@ -364,6 +377,100 @@ class IntakeLinkAdmin(admin.ModelAdmin):
                 revoked += 1
         if revoked:
             self.message_user(request, f"Revoked {revoked} link(s).", messages.SUCCESS)
+
+
+@admin.register(StagedCredentials)
+class StagedCredentialsAdmin(admin.ModelAdmin):
+    """Credentials an intake link submitted for a district in use, waiting for review.
+
+    Approving needs the ``approve_stagedcredentials`` permission and a passed check against
+    the staged credentials; secrets show as set or not, never as values.
+    """
+
+    list_display = ("district", "status", "created_at", "check_ok", "checked_at", "decided_label")
+    list_filter = ("status",)
+    list_select_related = ("district",)
+    fields = (
+        "district",
+        "status",
+        "created_at",
+        "oneroster_base_url",
+        "oneroster_token_url",
+        "oneroster_client_id",
+        "secrets_set",
+        "checked_at",
+        "check_ok",
+        "check_result",
+        "decided_at",
+        "decided_label",
+    )
+    readonly_fields = fields
+    actions = ("approve", "reject", "run_check")
+
+    @admin.display(description="Secrets submitted")
+    def secrets_set(self, staged: StagedCredentials) -> str:
+        names = [
+            name.replace("oneroster_", "").replace("_", " ")
+            for name in (
+                "oneroster_client_secret",
+                "oneroster_vendor_key",
+                "oneroster_vendor_secret",
+            )
+            if getattr(staged, name)
+        ]
+        return ", ".join(names) or "none (cleared once decided)"
+
+    @admin.display(description="Check steps")
+    def check_result(self, staged: StagedCredentials) -> str:
+        return format_html_join(
+            "\n",
+            "<div>{}: {}</div>",
+            (
+                (STEP_TITLES.get(step["name"], step["name"]), step["reason"])
+                for step in staged.check_steps
+            ),
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tenants.approve_stagedcredentials")
+
+    def _decide(self, request: HttpRequest, queryset, decide, verb: str) -> None:
+        done = 0
+        for staged in queryset.select_related("district"):
+            try:
+                decide(staged=staged, actor=request.user, actor_label=actor_label_for(request.user))
+            except StagedCredentialsError as exc:
+                self.message_user(request, f"{staged.district}: {exc}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{verb} {done} change(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Approve: make the selected credentials live", permissions=["approve"]
+    )
+    def approve(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, staged_credentials_approve, "Approved")
+
+    @admin.action(description="Reject the selected credentials", permissions=["approve"])
+    def reject(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, staged_credentials_reject, "Rejected")
+
+    @admin.action(description="Run the connection check against them", permissions=["approve"])
+    def run_check(self, request: HttpRequest, queryset) -> None:
+        pending = list(queryset.filter(status=StagedCredentials.Status.PENDING))
+        for staged in pending:
+            transaction.on_commit(lambda staged_id=staged.pk: staged_check_task.delay(staged_id))
+        self.message_user(request, CHECK_QUEUED.format(names=", ".join(map(str, pending))))
 
 
 @admin.register(AuditEvent)

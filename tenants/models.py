@@ -305,6 +305,67 @@ class IntakeLink(models.Model):
         return "open"
 
 
+class StagedCredentials(models.Model):
+    """OneRoster credentials submitted through an intake link for a district already in use.
+
+    They replace the live ones only when staff approve them after a connection check has
+    passed against them (``tenants.services.staging``); until then the district keeps using
+    its old credentials. Secrets are encrypted like the district's and are cleared once the
+    change is decided, so a rejected or superseded submission keeps no secret.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved (now live)"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a newer submission"
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, related_name="staged_credentials"
+    )
+    intake_link = models.OneToOneField(
+        IntakeLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="staged"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    oneroster_base_url = models.URLField(max_length=500)
+    oneroster_token_url = models.URLField(max_length=500)
+    oneroster_client_id = models.CharField(max_length=300)
+    oneroster_client_secret = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_key = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_secret = EncryptedTextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_steps = models.JSONField(default=list, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "staged credential change"
+        permissions = [
+            ("approve_stagedcredentials", "Can approve or reject staged credential changes"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district"],
+                condition=Q(status="pending"),
+                name="stagedcredentials_one_pending_per_district",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="stagedcredentials_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credentials for {self.district} ({self.get_status_display()})"
+
+
 class AuditEvent(models.Model):
     """Append-only record of a change made by a person or by the system.
 
@@ -322,6 +383,10 @@ class AuditEvent(models.Model):
         INTAKE_CREATED = "intake.created"
         INTAKE_SUBMITTED = "intake.submitted"
         INTAKE_REVOKED = "intake.revoked"
+        INTAKE_STAGED = "intake.staged"
+        STAGED_CHECK_RUN = "credentials.staged_check"
+        STAGED_APPROVED = "credentials.approved"
+        STAGED_REJECTED = "credentials.rejected"
         CHECK_RUN = "district.check_run"
         SYNC_REQUESTED = "sync.requested"
         SYNC_APPROVED = "sync.approved"

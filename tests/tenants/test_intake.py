@@ -6,8 +6,6 @@ import hashlib
 import json
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -67,19 +65,6 @@ def open_link(client: Client, url: str) -> str:
     assert response.status_code == 302
     assert response["Location"] == reverse("tenants:intake_form") == FORM_URL
     return FORM_URL
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    # The broker keeps its keys in the deployment namespace (global_keyprefix).
-    queue = (
-        settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
-        + settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-    client.delete(queue)
-    yield client, queue
-    client.delete(queue)
 
 
 @pytest.fixture(autouse=True)
