@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -30,6 +31,11 @@ from tests.tenants.test_intake import good_data, open_link
 pytestmark = pytest.mark.django_db
 
 NEW_SECRET = "staged-secret-W4QD8"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():
+    cache.clear()  # every test opens links from the same test client address
 
 
 @pytest.fixture
