@@ -15,6 +15,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from integration.settings.secrets import fernet_keys_problem, secret_key_problem
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -36,6 +38,9 @@ else:
         ) from exc
     if not _fernet:
         raise ImproperlyConfigured("FERNET_KEYS must list at least one key.")
+    _weak = secret_key_problem(SECRET_KEY) or fernet_keys_problem(_fernet)
+    if _weak:
+        raise ImproperlyConfigured(_weak)
 # Newest first: the first key encrypts, every key decrypts (django-fernet-fields-v2).
 FERNET_KEYS = _fernet
 
