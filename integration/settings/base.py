@@ -177,9 +177,10 @@ LOGIN_REDIRECT_URL = "/admin/"
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
-# OR'ed: five failures from one address, or against one username, lock that out for the
-# cool-off (stops both password spraying and targeting one account).
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Keyed by username AND address together: five failures for one account from one address
+# lock that pair for the cool-off. Keyed by username alone, anyone anywhere (or one client
+# rotating X-Forwarded-For) could lock a staff member out of their own account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
