@@ -34,6 +34,7 @@ from tenants.models import (
     IntakeLink,
     PartnerCredential,
     StagedCredentials,
+    district_secret_paths,
 )
 from tenants.selectors import district_credential_warning
 from tenants.services.audit import actor_label_for
@@ -351,6 +352,9 @@ class IntakeLinkAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("revoke",)
 
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).defer(*district_secret_paths("district"))
+
     @admin.display(description="State")
     def state(self, link: IntakeLink) -> str:
         return link.state
@@ -406,6 +410,10 @@ class StagedCredentialsAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ("approve", "reject", "run_check")
+
+    def get_queryset(self, request: HttpRequest):
+        own_secrets = [f.name for f in StagedCredentials._meta.fields if f.name in SECRET_FIELDS]
+        return super().get_queryset(request).defer(*own_secrets, *district_secret_paths("district"))
 
     @admin.display(description="Secrets submitted")
     def secrets_set(self, staged: StagedCredentials) -> str:
@@ -492,6 +500,9 @@ class AuditEventAdmin(admin.ModelAdmin):
         "changes_pretty",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).defer(*district_secret_paths("district"))
 
     @admin.display(description="Changes")
     def changes_pretty(self, event: AuditEvent) -> str:

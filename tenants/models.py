@@ -19,10 +19,26 @@ SECRET_FIELDS = (
 )
 
 
+def district_secret_paths(relation: str = "") -> list[str]:
+    """What to ``defer`` so a query reaching District through ``relation`` loads no secret."""
+    prefix = f"{relation}__" if relation else ""
+    return [prefix + name for name in SECRET_FIELDS]
+
+
+class DistrictManager(models.Manager):
+    """Loads districts without their secrets: an encrypted field decrypts whenever it is
+    loaded, so lists (admin, console, filters) would decrypt every district's secrets. A
+    secret loads (one query) the first time code reads it, e.g. building a client."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer(*SECRET_FIELDS)
+
+
 class District(models.Model):
     """One school district: its OneRoster source, its Canvas target and its options.
 
-    Change it only through ``tenants.services`` so every change is audited.
+    Change it only through ``tenants.services`` so every change is audited. ``objects``
+    defers the secret fields (``DistrictManager``).
     """
 
     class Status(models.TextChoices):
@@ -211,6 +227,8 @@ class District(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DistrictManager()
 
     class Meta:
         ordering = ["name"]
