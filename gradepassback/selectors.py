@@ -17,7 +17,7 @@ from tenants.models import district_secret_paths
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
     from tenants.models import District
 
 

@@ -25,10 +25,10 @@ LIST_PAGES = [
     "admin:gradepassback_passbackrun_changelist",
     "admin:gradepassback_passbackconflict_changelist",
     "admin:gradepassback_categoryoverride_changelist",
-    "tenants:console:districts",
-    "tenants:console:runs",
-    "tenants:console:conflicts",
-    "tenants:console:audit",
+    "console:districts",
+    "console:runs",
+    "console:conflicts",
+    "console:audit",
 ]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tenants.models import EvaluationReport, EvaluationRow, district_secret_paths
+from evaluation.models import EvaluationReport, EvaluationRow
+from tenants.models import district_secret_paths
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
