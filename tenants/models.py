@@ -228,10 +228,26 @@ class District(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Staff limited to these districts (tenants.permissions); staff with none see all.
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_districts",
+        help_text="Staff who see only their assigned districts. Staff with no district "
+        "assigned see every district.",
+    )
+
     objects = DistrictManager()
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_district", "Can run the connection check"),
+            (
+                "export_student_data",
+                "Can download student-level exports (run zips, evaluation detail, conflicts)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(oneroster_concurrency__gte=1) & Q(oneroster_concurrency__lte=5),
