@@ -21,6 +21,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from tenants import permissions
 from tenants.forms import (
     DistrictCreateForm,
     DistrictCredentialsForm,
@@ -241,7 +242,10 @@ class DistrictAdmin(admin.ModelAdmin):
 
     # --- actions and extra pages -----------------------------------------------------------
 
-    @admin.action(description="Run the connection check", permissions=["change"])
+    def has_check_permission(self, request: HttpRequest) -> bool:
+        return permissions.can(request.user, "check_district")
+
+    @admin.action(description="Run the connection check", permissions=["check"])
     def run_connection_check(self, request: HttpRequest, queryset) -> None:
         districts = list(queryset)
         _queue_checks(request, districts)
@@ -269,8 +273,16 @@ class DistrictAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_queryset(self, request: HttpRequest):
+        return permissions.scoped(request.user, super().get_queryset(request))
+
+    def _district_for(self, request: HttpRequest, district_id: int, capability: str) -> District:
+        district = get_object_or_404(self.get_queryset(request), pk=district_id)
+        permissions.require(request.user, capability)
+        return district
+
     def _district_for_change(self, request: HttpRequest, district_id: int) -> District:
-        district = get_object_or_404(District, pk=district_id)
+        district = get_object_or_404(self.get_queryset(request), pk=district_id)
         if not self.has_change_permission(request, district):
             raise PermissionDenied
         return district
@@ -306,7 +318,7 @@ class DistrictAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "tenants/admin/district_credentials.html", context)
 
     def intake_link_view(self, request: HttpRequest, district_id: int) -> HttpResponse:
-        district = self._district_for_change(request, district_id)
+        district = self._district_for(request, district_id, "create_intake_link")
         if request.method != "POST":
             return HttpResponseRedirect(self._change_url(district))
         link, token = intake_link_create(
@@ -325,7 +337,7 @@ class DistrictAdmin(admin.ModelAdmin):
         return render(request, "tenants/admin/intake_link_created.html", context)
 
     def check_view(self, request: HttpRequest, district_id: int) -> HttpResponse:
-        district = self._district_for_change(request, district_id)
+        district = self._district_for(request, district_id, "check_district")
         if request.method == "POST":
             _queue_checks(request, [district])
             self.message_user(request, CHECK_QUEUED.format(names=district.name), messages.SUCCESS)
@@ -353,7 +365,8 @@ class IntakeLinkAdmin(admin.ModelAdmin):
     actions = ("revoke",)
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).defer(*district_secret_paths("district"))
+        queryset = super().get_queryset(request).defer(*district_secret_paths("district"))
+        return permissions.scoped(request.user, queryset, via="district")
 
     @admin.display(description="State")
     def state(self, link: IntakeLink) -> str:
@@ -413,7 +426,10 @@ class StagedCredentialsAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest):
         own_secrets = [f.name for f in StagedCredentials._meta.fields if f.name in SECRET_FIELDS]
-        return super().get_queryset(request).defer(*own_secrets, *district_secret_paths("district"))
+        queryset = (
+            super().get_queryset(request).defer(*own_secrets, *district_secret_paths("district"))
+        )
+        return permissions.scoped(request.user, queryset, via="district")
 
     @admin.display(description="Secrets submitted")
     def secrets_set(self, staged: StagedCredentials) -> str:
@@ -449,7 +465,7 @@ class StagedCredentialsAdmin(admin.ModelAdmin):
         return False
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("tenants.approve_stagedcredentials")
+        return permissions.can(request.user, "review_credentials")
 
     def _decide(self, request: HttpRequest, queryset, decide, verb: str) -> None:
         done = 0
@@ -502,7 +518,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).defer(*district_secret_paths("district"))
+        queryset = super().get_queryset(request).defer(*district_secret_paths("district"))
+        return permissions.scoped(request.user, queryset, via="district")
 
     @admin.display(description="Changes")
     def changes_pretty(self, event: AuditEvent) -> str:
