@@ -69,6 +69,7 @@ from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
 from runs.models import SyncRun
 from runs.services.lifecycle import SyncRunError
+from tenants import permissions
 from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
@@ -145,6 +146,7 @@ def districts(request: HttpRequest) -> HttpResponse:
         attention=filters["attention"],
         sort=sort,
     )
+    rows = [row for row in rows if permissions.district_visible(request.user, row.district)]
     return render(
         request,
         "console/districts.html",
@@ -419,10 +421,14 @@ def runs(request: HttpRequest) -> HttpResponse:
     district = District.objects.filter(slug=slug).first() if slug else None
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
-    selected = run_list(
-        district=district,
-        kind=kind if kind in SyncRun.Kind.values else "",
-        status=status if status in SyncRun.Status.values else "",
+    selected = permissions.scoped(
+        request.user,
+        run_list(
+            district=district,
+            kind=kind if kind in SyncRun.Kind.values else "",
+            status=status if status in SyncRun.Status.values else "",
+        ),
+        via="district",
     )
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -662,9 +668,10 @@ def run_zip(request: HttpRequest, run_id: int) -> FileResponse:
 @require_GET
 def conflicts(request: HttpRequest) -> HttpResponse:
     filters = ConflictFilters.from_query(request.GET)
-    selected = conflict_browse(filters=filters)
+    selected = permissions.scoped(request.user, conflict_browse(filters=filters), via="district")
     names = school_names()
     if request.GET.get("format") == "csv":
+        require(request, "export_student_data")
         rows = (
             (
                 c.district.slug,
@@ -841,8 +848,12 @@ def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("district", "")
     action = request.GET.get("action", "")
-    events = audit_browse(
-        district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+    events = permissions.scoped(
+        request.user,
+        audit_browse(
+            district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+        ),
+        via="district",
     )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

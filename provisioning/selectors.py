@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from provisioning.mapping import FILES
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
 from runs.models import SyncRun, SyncRunLog
+from tenants.models import district_secret_paths
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 
 def sync_run_list(*, district: District | None = None) -> QuerySet[SyncRun]:
-    runs = SyncRun.objects.select_related("district", "requested_by", "decided_by")
+    runs = SyncRun.objects.select_related("district", "requested_by", "decided_by").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         runs = runs.filter(district=district)
     return runs.order_by("-created_at", "-id")
@@ -35,7 +38,9 @@ def sync_run_log_lines(*, run: SyncRun) -> QuerySet[SyncRunLog]:
 def conflict_list(
     *, district: District | None = None, run: SyncRun | None = None, open_only: bool = False
 ) -> QuerySet[Conflict]:
-    conflicts = Conflict.objects.select_related("district")
+    conflicts = Conflict.objects.select_related("district").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         conflicts = conflicts.filter(district=district)
     if run is not None:
