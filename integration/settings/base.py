@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "tenants",
     "provisioning",
     "gradepassback",
+    "lti",
     "sandbox",
 ]
 
