@@ -41,6 +41,7 @@ from sandbox.canvas.state import (
     User,
     enrollment_id,
 )
+from sandbox.lti.routes import lti_routes_register
 
 if TYPE_CHECKING:
     from sandbox.canvas.state import CanvasState
@@ -1273,7 +1274,9 @@ def _reason(status: int) -> str:
 
 def create_canvas_app(state: CanvasState) -> CanvasApp:
     """The WSGI application serving ``state`` (mount it at the server's root)."""
-    return CanvasApp(state)
+    app = CanvasApp(state)
+    lti_routes_register(app)
+    return app
 
 
 __all__ = ["CanvasApp", "Request", "create_canvas_app", "parse_multipart"]
