@@ -116,6 +116,9 @@ class ToolOIDCLogin(DjangoOIDCLogin):
             cookie_service=NoCookies(),
             launch_data_storage=CacheStorage(),
         )
+        # The library attaches the storage only when it builds the redirect; the lifetime
+        # needs it now.
+        self.set_launch_data_storage(self._launch_data_storage)
         self.set_launch_data_lifetime(STATE_SECONDS)
 
     def _generate_nonce(self) -> str:

