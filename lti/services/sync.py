@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Q
 
 from gradepassback.errors import CourseNotProvisioned, PassbackDisabled
 from gradepassback.models import PassbackCourse, PassbackRun
@@ -96,12 +97,13 @@ class SyncProgress:
 def course_sync_progress(
     *, district: District, sis_course_id: str, run_id: int | None = None
 ) -> SyncProgress | None:
-    """The course's latest passback (or run ``run_id`` if it covers the course)."""
+    """The latest passback that covered the course (or run ``run_id``)."""
     runs = PassbackRun.objects.filter(run__district=district).select_related("run")
     if run_id is not None:
         runs = runs.filter(pk=run_id)
     else:
-        runs = runs.filter(course_sis_ids__contains=[sis_course_id])
+        # A passback of this course alone, or of the whole district.
+        runs = runs.filter(Q(course_sis_ids__contains=[sis_course_id]) | Q(course_sis_ids=[]))
     passback = runs.order_by("-run__created_at").first()
     if passback is None:
         return None
