@@ -1,9 +1,10 @@
 from django.urls import path
 
-from lti import views
+from lti import console, views
 
 app_name = "lti"
 urlpatterns = [
+    path("console/districts/<slug:slug>/lti/", console.platform_page, name="console"),
     path("lti/sync/", views.sync_page, name="sync"),
     path("lti/sync/now/", views.sync_now, name="sync-now"),
     path("lti/sync/status/", views.sync_status, name="sync-status"),

@@ -92,3 +92,29 @@ def test_registration_changes_are_audited_once(platform):
     event = AuditEvent.objects.filter(district=district, target="lti").first()
     assert event.changes == {"deployment_id": ["7:abc", "8:def"]}
     assert LtiPlatform.objects.get().deployment_id == "8:def"
+
+
+def test_the_console_page_edits_the_registration_and_shows_the_json(client, platform):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username="csm", password="x" * 12, is_staff=True)
+    client.force_login(user)
+    url = reverse("lti:console", args=["cedar"])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "https://rosterbridge.example.org/lti/cedar/launch/" in page.content.decode()
+    values = {
+        "issuer": "https://canvas.instructure.com",
+        "client_id": "10000000000099",
+        "deployment_id": "9:xyz",
+        "auth_login_url": "https://sso.canvaslms.com/api/lti/authorize_redirect",
+        "auth_token_url": "https://sso.canvaslms.com/login/oauth2/token",
+        "key_set_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+    }
+    assert client.post(url, values).status_code == 403  # no change_district permission
+    user.user_permissions.add(Permission.objects.get(codename="change_district"))
+    assert client.post(url, values).status_code == 302
+    assert LtiPlatform.objects.get().client_id == "10000000000099"
+    event = AuditEvent.objects.filter(target="lti").first()
+    assert event.actor == user
