@@ -81,7 +81,7 @@ def lti_platform_save(
 
 
 def tool_base_url() -> str:
-    return (getattr(settings, "LTI_TOOL_BASE_URL", "") or settings.CONSOLE_BASE_URL).rstrip("/")
+    return (settings.LTI_TOOL_BASE_URL or settings.CONSOLE_BASE_URL).rstrip("/")
 
 
 def tool_urls(district: District) -> dict[str, str]:

@@ -228,6 +228,9 @@ def _lti_launch(options: dict) -> dict[str, str]:
     """Install the tool in the sandbox Canvas the district points at (a developer key, as a
     Canvas admin would paste the tool's JSON), register that Canvas for the district, and
     answer the simulated gradebook URL that launches the tool as the given user."""
+    if not settings.SANDBOX_ENABLED:
+        # The developer-key control exists only in the simulated Canvas.
+        raise CommandError("The sandbox is disabled: set SANDBOX_ENABLED=true.")
     district = District.objects.filter(slug=options["slug"]).first()
     if district is None:
         raise CommandError(f"No district {options['slug']!r}.")
