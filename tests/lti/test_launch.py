@@ -208,3 +208,49 @@ def test_sync_now_needs_the_pages_csrf_value_and_is_audited_as_the_teacher(
 def test_an_expired_launch_token_is_refused(client, lti_district):
     response = client.get(reverse("lti:sync") + "?t=not-a-token")
     assert response.status_code == 403
+
+
+def test_sync_now_waits_for_a_running_sync_and_is_rate_limited_per_course(
+    client, sandbox, lti_district
+):
+    from lti.services.sync import ALREADY_RUNNING, RATE_LIMITED, SYNC_LIMIT, SYNC_WINDOW_SECONDS
+    from provisioning.models import SyncRun
+
+    district, course = lti_district
+    params = _login(client, district)
+    token = _id_token(sandbox, district, course, nonce=params["nonce"])
+    page_url = _launch(client, district, token, params["state"])["Location"]
+    launch_token = parse_qs(urlsplit(page_url).query)["t"][0]
+    csrf = text(client.get(page_url)).split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    form = {"t": launch_token, "csrf": csrf}
+
+    def finish_runs() -> None:
+        SyncRun.objects.filter(status=SyncRun.Status.QUEUED).update(status=SyncRun.Status.SUCCEEDED)
+
+    assert client.post(reverse("lti:sync-now"), form).status_code == 302
+    busy = client.post(reverse("lti:sync-now"), form)
+    assert busy.status_code == 429
+    active = SyncRun.objects.get(status=SyncRun.Status.QUEUED)
+    assert ALREADY_RUNNING.format(run=active.pk) in text(busy)
+    finish_runs()
+    assert client.post(reverse("lti:sync-now"), form).status_code == 302
+    finish_runs()
+    limited = client.post(reverse("lti:sync-now"), form)
+    assert limited.status_code == 429
+    assert RATE_LIMITED.format(limit=SYNC_LIMIT, minutes=SYNC_WINDOW_SECONDS // 60) in text(limited)
+    assert not SyncRun.objects.filter(status=SyncRun.Status.QUEUED).exists()
+
+
+def test_the_page_shows_course_grades_when_the_district_sends_them(client, sandbox, settings):
+    from tests.lti.conftest import lti_launch, ready_district
+
+    settings.CONSOLE_BASE_URL = "http://testserver"
+    district, course = ready_district(sandbox, course_grade_mode="own_lineitem")
+    lti_launch(district.slug, course, member(sandbox, course, "TeacherEnrollment"), "instructor")
+    params = _login(client, district)
+    token = _id_token(sandbox, district, course, nonce=params["nonce"])
+    page = client.get(_launch(client, district, token, params["state"])["Location"])
+    body = text(page)
+    assert 'id="course-grades"' in body
+    assert "Course grade" in body
+    assert "held by the SIS" in body
