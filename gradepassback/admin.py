@@ -14,7 +14,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -30,8 +29,10 @@ from gradepassback.selectors import (
     passback_item_list,
     passback_run_list,
 )
-from provisioning.models import SyncRun
 from provisioning.selectors import sync_run_log_lines
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import SyncRunError
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -180,26 +181,20 @@ class PassbackRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "gradepassback/admin/passbackrun_detail.html", context)
 
     def start_view(self, request: HttpRequest) -> HttpResponse:
-        from gradepassback.errors import PassbackError
-        from gradepassback.services.runs import passback_run_create
-        from gradepassback.tasks import run_passback
-        from provisioning.services.runs import SyncRunAlreadyActive
-
         if not request.user.has_perm("gradepassback.start_passback"):
             raise PermissionDenied
         form = StartPassbackForm(request.POST or None, initial=request.GET or None)
         if request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():
-                    run = passback_run_create(
-                        district=form.cleaned_data["district"],
-                        trigger=SyncRun.Trigger.MANUAL,
-                        actor=request.user,
-                        course_sis_ids=form.cleaned_data["courses"],
-                        full=form.cleaned_data["full"],
-                    )
-                    run_passback.delay_on_commit(run.pk)
-            except (PassbackError, SyncRunAlreadyActive) as exc:
+                run = start_run(
+                    district=form.cleaned_data["district"],
+                    kind=SyncRun.Kind.PASSBACK,
+                    trigger=SyncRun.Trigger.MANUAL,
+                    actor=request.user,
+                    course_sis_ids=form.cleaned_data["courses"],
+                    full=form.cleaned_data["full"],
+                )
+            except SyncRunError as exc:
                 form.add_error(None, ValidationError(str(exc)))
             else:
                 messages.success(request, f"{run.passback} queued.")

@@ -20,3 +20,8 @@ class GradepassbackConfig(AppConfig):
         # per-district schedule follows the district's settings through
         # ``tenants.services.districts`` (it calls ``passback_schedule_sync``).
         post_migrate.connect(_ensure_periodic_tasks, sender=self)
+        # The run core creates and runs passback runs through this.
+        from gradepassback.run_kind import PASSBACK
+        from runs.registry import run_kind_register
+
+        run_kind_register(PASSBACK)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from provisioning.benchmark import BenchmarkContext
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
 #: Classes given coursework (about 10 assignments and 25 students each).
 TEACH_COURSES = 120
@@ -82,7 +82,7 @@ def _passback(
     from gradepassback.services.runs import passback_run_create, passback_run_execute
     from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient, OneRosterConfig
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
     district = context.district
     started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from runs.services.lifecycle import SyncRunError
+
 #: What a run says when the SIS refuses the gradebook vendor key (x-vendor-authorization).
 VENDOR_KEY_REFUSED = "the SIS refused the gradebook vendor key"
 PASSBACK_DISABLED = "Grade passback is off for district {district} (passback_enabled)."
@@ -11,8 +13,8 @@ COURSES_FAILED = "{failed} of {total} courses failed; first: {course}: {error}"
 CANCELLED_BY_RUN = "The run stopped before this course: {error}"
 
 
-class PassbackError(Exception):
-    """Base class of passback errors."""
+class PassbackError(SyncRunError):
+    """Base class of passback errors (a run error: the launcher's callers catch one type)."""
 
 
 class PassbackDisabled(PassbackError):

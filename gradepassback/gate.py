@@ -29,6 +29,8 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from integration.redis_names import redis_key
+
 #: Longer than one request's retry budget (RetryPolicy.budget_seconds, 180 s) plus timeouts.
 LEASE_SECONDS = 300
 #: Waiting for a slot polls from this interval, doubling up to the cap.
@@ -88,7 +90,7 @@ def _local_semaphore(key: str, limit: int) -> threading.BoundedSemaphore:
 
 
 def gate_key(district_id: int) -> str:
-    return f"gradepassback:district:{int(district_id)}:sis-slots"
+    return redis_key("gradepassback", "district", int(district_id), "sis-slots")
 
 
 class Slot:

@@ -1,6 +1,6 @@
 """Grade passback state: what the SIS last accepted, per-run outcomes, conflicts, cursors.
 
-A passback is one ``provisioning.SyncRun`` of kind ``passback`` (same history and
+A passback is one ``runs.SyncRun`` of kind ``passback`` (same history and
 one-active-run rule as provisioning) with a ``PassbackRun`` beside it that holds the
 passback's scope and its fan-out counter. Each Canvas course of the run has a
 ``PassbackCourse`` row (its outcome and counts); the items of a course that were pushed,
@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.models import District
 
 

@@ -16,6 +16,7 @@ from gradepassback.models import (
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
+    from provisioning.models import SyncRun
     from tenants.models import District
 
 
@@ -51,10 +52,15 @@ def passback_conflict_list(
     district: District | None = None,
     sis_course_id: str | None = None,
     open_only: bool = False,
+    run: SyncRun | None = None,
 ) -> QuerySet[PassbackConflict]:
+    """Passback conflicts, narrowed by district, course, state, or the run that last saw
+    them."""
     conflicts = PassbackConflict.objects.select_related("district")
     if district is not None:
         conflicts = conflicts.filter(district=district)
+    if run is not None:
+        conflicts = conflicts.filter(last_run=run)
     if sis_course_id is not None:
         conflicts = conflicts.filter(sis_course_id=sis_course_id)
     if open_only:

@@ -1,4 +1,5 @@
-"""``manage.py sync passback SLUG [--course SIS_COURSE_ID] [--full] [--enqueue] [--json]``.
+"""``manage.py sync passback SLUG [--course SIS_COURSE_ID] [--full] [--cancel RUN_ID]
+[--enqueue] [--json]``.
 
 Without ``--enqueue`` the passback runs in this process, every course one after the other
 (each with up to ``District.oneroster_concurrency`` SIS requests in flight), and the exit
@@ -15,7 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
-from provisioning.management.sync_plugins import EXIT_FAILED, EXIT_OK, SyncSubcommand
+from provisioning.management.sync_plugins import (
+    EXIT_FAILED,
+    EXIT_OK,
+    SyncSubcommand,
+    add_cancel_argument,
+    run_cancel,
+)
+from runs.locks import DistrictBusy
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import SyncRunError
+from tenants.models import District
 
 #: Courses at once without --enqueue: enough to keep the SIS busy while one course reads
 #: Canvas or writes its bookkeeping.
@@ -23,8 +35,6 @@ DEFAULT_PARALLEL = 3
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
-
-    from provisioning.models import SyncRun
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -48,6 +58,7 @@ def add_arguments(parser: CommandParser) -> None:
         help=f"Courses passed back at once in this process (default {DEFAULT_PARALLEL}); "
         "SIS requests stay within the district's concurrency.",
     )
+    add_cancel_argument(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
 
@@ -107,38 +118,40 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    from gradepassback.errors import PassbackError
-    from gradepassback.services.runs import passback_run_create, passback_run_execute
-    from gradepassback.tasks import run_passback
-    from provisioning.models import SyncRun
-    from provisioning.services.runs import SyncRunError
-    from tenants.models import District
-
     district = District.objects.filter(slug=options["slug"]).first()
     if district is None:
         raise CommandError(f"No district with slug {options['slug']!r}.")
     as_json = bool(options["json"])
     try:
-        passback_run = passback_run_create(
+        if options.get("cancel"):
+            cancelled = run_cancel(
+                district=district,
+                run_id=options["cancel"],
+                kinds=(SyncRun.Kind.PASSBACK,),
+                label=_actor_label(),
+            )
+            _print(stdout, cancelled, as_json=as_json)
+            return EXIT_OK
+        run = start_run(
             district=district,
+            kind=SyncRun.Kind.PASSBACK,
             trigger=SyncRun.Trigger.CLI,
             actor_label=_actor_label(),
+            enqueue=bool(options.get("enqueue")),
+            execute_options={"parallel": max(1, options["parallel"])},
             course_sis_ids=[options["course"]] if options.get("course") else [],
             full=bool(options.get("full")),
         )
-    except (PassbackError, SyncRunError) as exc:
+    except (SyncRunError, DistrictBusy) as exc:
         if as_json:
             stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
         else:
             stdout.write(f"refused: {exc}")
         return EXIT_FAILED
+    _print(stdout, run, as_json=as_json)
     if options.get("enqueue"):
-        run_passback.delay_on_commit(passback_run.pk)
-        _print(stdout, passback_run, as_json=as_json)
         return EXIT_OK
-    finished = passback_run_execute(run=passback_run, parallel=max(1, options["parallel"]))
-    _print(stdout, finished, as_json=as_json)
-    return EXIT_OK if finished.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
+    return EXIT_OK if run.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
 
 
 SUBCOMMAND = SyncSubcommand(

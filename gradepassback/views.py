@@ -16,10 +16,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from gradepassback.errors import CourseNotProvisioned, PassbackDisabled
-from gradepassback.services.runs import passback_run_create
 from gradepassback.services.tokens import passback_trigger_token_check
-from provisioning.models import SyncRun
-from provisioning.services.runs import SyncRunAlreadyActive
+from runs.models import SyncRun
+from runs.services.launch import StartRefused, start_run
+from runs.services.lifecycle import SyncRunAlreadyActive
 from tenants.models import District
 
 UNAUTHORIZED = "A valid passback trigger token is required (Authorization: Bearer …)."
@@ -34,8 +34,6 @@ def _bearer(request: HttpRequest) -> str:
 @csrf_exempt
 @require_POST
 def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str) -> JsonResponse:
-    from gradepassback.tasks import run_passback
-
     district = District.objects.filter(slug=slug).first()
     if district is None or not passback_trigger_token_check(
         district=district, token=_bearer(request)
@@ -44,14 +42,16 @@ def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str)
         response["WWW-Authenticate"] = 'Bearer realm="passback"'
         return response
     try:
-        run = passback_run_create(
+        run = start_run(
             district=district,
+            kind=SyncRun.Kind.PASSBACK,
             trigger=SyncRun.Trigger.API,
             actor_label="api (passback trigger token)",
             course_sis_ids=[sis_course_id],
             full=request.GET.get("full", "") in ("1", "true", "yes"),
         )
-    except PassbackDisabled as exc:
+    except (PassbackDisabled, StartRefused) as exc:
+        # Passback off, or the district lacks what it needs: nothing was queued.
         return JsonResponse({"error": str(exc)}, status=403)
     except CourseNotProvisioned as exc:
         return JsonResponse({"error": str(exc)}, status=404)
@@ -62,7 +62,6 @@ def course_passback_trigger(request: HttpRequest, slug: str, sis_course_id: str)
         )
         response["Retry-After"] = "60"
         return response
-    run_passback.delay_on_commit(run.pk)
     return JsonResponse(
         {
             "run_id": run.pk,

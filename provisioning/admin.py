@@ -21,8 +21,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from provisioning.mapping import FILES
-from provisioning.models import Conflict, SyncRun
+from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_list, sync_run_log_lines
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import SyncRunError, sync_run_cancel
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -59,9 +62,23 @@ class SyncRunAdmin(admin.ModelAdmin):
     search_fields = ("district__slug", "district__name")
     date_hierarchy = "created_at"
     change_list_template = "provisioning/admin/syncrun_change_list.html"
+    actions = ("cancel",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
         return sync_run_list()
+
+    @admin.action(description="Cancel the selected queued or running runs")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
+        """The same service and permission as the console's Cancel button."""
+        if not request.user.has_perm("runs.start_syncrun"):
+            raise PermissionDenied
+        for run in queryset:
+            try:
+                sync_run_cancel(run=run, actor=request.user)
+            except SyncRunError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"{run} cancelled; the district is free.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -87,18 +104,18 @@ class SyncRunAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         wrap = self.admin_site.admin_view
         return [
-            path("start/", wrap(self.start_view), name="provisioning_syncrun_start"),
+            path("start/", wrap(self.start_view), name="runs_syncrun_start"),
             path(
                 "<int:run_id>/approve/",
                 wrap(self.approve_view),
-                name="provisioning_syncrun_approve",
+                name="runs_syncrun_approve",
             ),
             path(
                 "<int:run_id>/discard/",
                 wrap(self.discard_view),
-                name="provisioning_syncrun_discard",
+                name="runs_syncrun_discard",
             ),
-            path("<int:run_id>/dry-run.zip", wrap(self.zip_view), name="provisioning_syncrun_zip"),
+            path("<int:run_id>/dry-run.zip", wrap(self.zip_view), name="runs_syncrun_zip"),
             *super().get_urls(),
         ]
 
@@ -107,7 +124,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         extra = {
             "start_districts": district_list(status=District.Status.ACTIVE),
-            "can_start": request.user.has_perm("provisioning.start_syncrun"),
+            "can_start": request.user.has_perm("runs.start_syncrun"),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
@@ -140,7 +157,7 @@ class SyncRunAdmin(admin.ModelAdmin):
             "conflicts": conflict_list(run=run)[:500],
             "log_lines": sync_run_log_lines(run=run),
             "can_decide": run.status == SyncRun.Status.HELD
-            and request.user.has_perm("provisioning.approve_syncrun"),
+            and request.user.has_perm("runs.approve_syncrun"),
         }
         return TemplateResponse(request, "provisioning/admin/syncrun_detail.html", context)
 
@@ -150,31 +167,26 @@ class SyncRunAdmin(admin.ModelAdmin):
         return require_POST(self._start)(request)
 
     def _start(self, request: HttpRequest) -> HttpResponse:
-        from provisioning.services.runs import SyncRunAlreadyActive, sync_run_create
-        from provisioning.tasks import run_sync
-
-        if not request.user.has_perm("provisioning.start_syncrun"):
+        if not request.user.has_perm("runs.start_syncrun"):
             raise PermissionDenied
         district = get_object_or_404(District, pk=request.POST.get("district"))
         if request.POST.get("kind") not in START_KINDS:
             raise Http404("Unknown kind of run.")
         kind, full_read = START_KINDS[request.POST["kind"]]
-        changelist = reverse("admin:provisioning_syncrun_changelist")
+        changelist = reverse("admin:runs_syncrun_changelist")
         try:
-            with transaction.atomic():
-                run = sync_run_create(
-                    district=district,
-                    kind=kind,
-                    trigger=SyncRun.Trigger.MANUAL,
-                    actor=request.user,
-                    full_read=full_read,
-                )
-                run_sync.delay_on_commit(run.pk)
-        except SyncRunAlreadyActive as exc:
+            run = start_run(
+                district=district,
+                kind=kind,
+                trigger=SyncRun.Trigger.MANUAL,
+                actor=request.user,
+                full_read=full_read,
+            )
+        except SyncRunError as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(changelist)
         messages.success(request, f"{run} queued.")
-        return HttpResponseRedirect(reverse("admin:provisioning_syncrun_change", args=[run.pk]))
+        return HttpResponseRedirect(reverse("admin:runs_syncrun_change", args=[run.pk]))
 
     def approve_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
         return require_POST(self._decide)(request, run_id, approve=True)
@@ -183,14 +195,14 @@ class SyncRunAdmin(admin.ModelAdmin):
         return require_POST(self._decide)(request, run_id, approve=False)
 
     def _decide(self, request: HttpRequest, run_id: int, *, approve: bool) -> HttpResponse:
-        from provisioning.services.runs import (
+        from provisioning.tasks import apply_run
+        from runs.services.lifecycle import (
             SyncRunTransitionError,
             sync_run_approve,
             sync_run_discard,
         )
-        from provisioning.tasks import apply_run
 
-        if not request.user.has_perm("provisioning.approve_syncrun"):
+        if not request.user.has_perm("runs.approve_syncrun"):
             raise PermissionDenied
         run = get_object_or_404(sync_run_list(), pk=run_id)
         try:
@@ -204,7 +216,7 @@ class SyncRunAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
         else:
             messages.success(request, f"{run} {'approved; applying' if approve else 'discarded'}.")
-        return HttpResponseRedirect(reverse("admin:provisioning_syncrun_change", args=[run.pk]))
+        return HttpResponseRedirect(reverse("admin:runs_syncrun_change", args=[run.pk]))
 
     def zip_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
         run = get_object_or_404(sync_run_list(), pk=run_id)

@@ -16,3 +16,8 @@ class ProvisioningConfig(AppConfig):
     def ready(self) -> None:
         # Periodic tasks are defined in code and recreated at every deploy's migrate.
         post_migrate.connect(_ensure_periodic_tasks, sender=self)
+        # The run core creates, runs and cleans up provisioning runs through this.
+        from provisioning.run_kind import PROVISIONING
+        from runs.registry import run_kind_register
+
+        run_kind_register(PROVISIONING)

@@ -19,9 +19,9 @@ and ``passback_rerun_puts`` that way.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import importlib.util
-import itertools
 import subprocess
 import time
 from collections.abc import Callable
@@ -118,10 +118,10 @@ def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[f
     clients that may reach the loopback sandbox whatever the deployment settings say."""
     from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient, OneRosterConfig
-    from provisioning.locks import district_lock
-    from provisioning.models import SyncRun
     from provisioning.services.pipeline import sync_run_execute
-    from provisioning.services.runs import sync_run_create
+    from runs.locks import district_lock
+    from runs.models import SyncRun
+    from runs.services.lifecycle import sync_run_create
 
     started = time.perf_counter()
     run = sync_run_create(
@@ -161,12 +161,17 @@ def _changes(counts: dict[str, dict[str, int]]) -> str:
 
 
 def _phases(run: Any) -> dict[str, float]:
-    """Where a run spends its time: seconds up to each log line, from the one before."""
-    lines = list(run.log_lines.order_by("id").values_list("created_at", "message"))
-    phases: dict[str, float] = {}
-    for (at, _), (next_at, message) in itertools.pairwise(lines):
-        phases[message.split(":")[0].split(",")[0][:48]] = round((next_at - at).total_seconds(), 2)
-    return phases
+    """Seconds per stored phase (``SyncRun.progress["phase_started"]``), the last one up to
+    the run's end."""
+    started = sorted(
+        (dt.datetime.fromisoformat(at), phase)
+        for phase, at in (run.progress or {}).get("phase_started", {}).items()
+    )
+    ends = [at for at, _ in started[1:]] + [run.finished_at or started[-1][0]] if started else []
+    return {
+        phase: round((end - at).total_seconds(), 2)
+        for (at, phase), end in zip(started, ends, strict=True)
+    }
 
 
 def _forget(district: Any) -> None:

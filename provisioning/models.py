@@ -1,4 +1,4 @@
-"""Provisioning state: runs, their log, conflicts, the roster mirror and what Canvas holds.
+"""Provisioning state: conflicts, the roster mirror and what Canvas holds (runs: ``runs``).
 
 Two mirrors, both per district and both written only when Canvas accepted an import:
 
@@ -15,153 +15,12 @@ through the ORM; the models exist for the schema, the admin and small reads.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from runs.models import SyncRun
 from tenants.models import District
-
-
-class SyncRun(models.Model):
-    """One provisioning, passback or evaluation run of one district.
-
-    ``status`` changes only through ``provisioning.services.runs.sync_run_transition``, which
-    enforces ``TRANSITIONS``. The partial unique constraint makes "at most one active run per
-    district" a database fact: creating a second active run raises ``IntegrityError``.
-    """
-
-    class Kind(models.TextChoices):
-        DELTA = "delta", "Delta (changes since the last run)"
-        FULL = "full", "Full (everything; what disappeared is dropped)"
-        DRY_RUN = "dry_run", "Dry run (plan and zip, nothing sent)"
-        PASSBACK = "passback", "Grade passback"
-        EVALUATION = "evaluation", "Conversion evaluation"
-
-    class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Schedule"
-        MANUAL = "manual", "Manual (console)"
-        CLI = "cli", "Command line"
-        API = "api", "API"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        HELD = "held", "Held for approval"
-        APPLYING = "applying", "Applying"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        DISCARDED = "discarded", "Discarded"
-
-    #: Statuses that hold the district: at most one run per district may be in one of them.
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.HELD, Status.APPLYING)
-    FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.DISCARDED)
-
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="sync_runs")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Who asked, in words that survive the user's deletion ("schedule", "cli", a username).
-    requested_label = models.CharField(max_length=150, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    # A dry run reads like a delta unless asked to read everything; delta/full imply it.
-    full_read = models.BooleanField(default=False)
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Refreshed while a worker holds the run; the reaper fails runs whose heartbeat stops.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    # Delta window: records modified after ``since`` were read. ``source_high_water`` is the
-    # newest dateLastModified seen, on the SIS's own clock: the next delta starts there.
-    since = models.DateTimeField(null=True, blank=True)
-    source_high_water = models.DateTimeField(null=True, blank=True)
-
-    counts = models.JSONField(default=dict, blank=True)
-    plan_summary = models.JSONField(default=dict, blank=True)
-    held_reason = models.TextField(blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-
-    canvas_import_id = models.CharField(max_length=32, blank=True)
-    canvas_import_state = models.CharField(max_length=32, blank=True)
-    canvas_messages = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    dry_run_zip = models.FileField(upload_to="provisioning/dry-runs/", blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        permissions = [
-            ("start_syncrun", "Can start a sync from the console"),
-            ("approve_syncrun", "Can approve or discard a held sync"),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district"],
-                condition=Q(status__in=["queued", "running", "held", "applying"]),
-                name="syncrun_one_active_per_district",
-            ),
-            models.CheckConstraint(
-                condition=Q(kind__in=["delta", "full", "dry_run", "passback", "evaluation"]),
-                name="syncrun_kind_known",
-            ),
-            models.CheckConstraint(
-                condition=Q(
-                    status__in=[
-                        "queued",
-                        "running",
-                        "held",
-                        "applying",
-                        "succeeded",
-                        "failed",
-                        "discarded",
-                    ]
-                ),
-                name="syncrun_status_known",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["district", "-created_at"], name="syncrun_district_recent"),
-            models.Index(
-                fields=["status", "heartbeat_at"],
-                condition=Q(status__in=["queued", "running", "applying"]),
-                name="syncrun_live_by_heartbeat",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display().split(' (')[0]} run #{self.pk} of {self.district}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
-
-
-class SyncRunLog(models.Model):
-    """One line of a run's log, shown on the run page. Never holds secrets or record data
-    beyond sourcedIds and counts."""
-
-    class Level(models.TextChoices):
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        ERROR = "error", "Error"
-
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="log_lines")
-    created_at = models.DateTimeField(auto_now_add=True)
-    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
-    message = models.TextField()
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%H:%M:%S} {self.level} {self.message[:60]}"
 
 
 class Conflict(models.Model):
@@ -182,6 +41,10 @@ class Conflict(models.Model):
         MISSING_LOGIN = "missing_login", "User without a login (username)"
         MISSING_USER_ID = "missing_user_id", "User without a Canvas user id"
         USER_WITHOUT_SCHOOL = "user_without_school", "User with no school"
+        OBSERVER_UNKNOWN_STUDENT = (
+            "observer_unknown_student",
+            "Observer of a student not in the roster",
+        )
         ENROLLMENT_UNKNOWN_USER = "enrollment_unknown_user", "Enrollment to an unknown user"
         ENROLLMENT_UNKNOWN_CLASS = "enrollment_unknown_class", "Enrollment to an unknown class"
         CLASS_UNKNOWN_SCHOOL = "class_unknown_school", "Class in an unknown school"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from provisioning.models import Conflict, SyncRun, SyncRunLog
+from provisioning.models import Conflict
+from runs.models import SyncRun, SyncRunLog
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

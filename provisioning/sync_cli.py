@@ -1,5 +1,5 @@
 """``manage.py sync provision SLUG [--full] [--dry-run] [--approve RUN_ID] [--discard RUN_ID]
-[--enqueue] [--json]``.
+[--cancel RUN_ID] [--enqueue] [--json]``.
 
 Without ``--enqueue`` the run happens in this process (scripts, cron, tests) and the exit
 code tells how it ended: 0 succeeded, 1 failed, 3 held for approval. With ``--enqueue`` it
@@ -18,16 +18,29 @@ from provisioning.management.sync_plugins import (
     EXIT_FAILED,
     EXIT_OK,
     SyncSubcommand,
+    add_cancel_argument,
     exit_code_for,
+    run_cancel,
     run_summary,
     run_summary_line,
 )
-from provisioning.models import SyncRun
+from provisioning.run_kind import PROVISIONING
+from provisioning.services.pipeline import sync_run_resume
+from provisioning.services.schedules import district_schedule_sync
+from provisioning.tasks import apply_run
+from runs.locks import DistrictBusy, district_lock
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import (
+    Heartbeat,
+    SyncRunError,
+    sync_run_approve,
+    sync_run_discard,
+)
+from tenants.models import District
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
-
-    from tenants.models import District
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -36,6 +49,7 @@ def add_arguments(parser: CommandParser) -> None:
     mode.add_argument("--full", action="store_true", help="Read everything; drop what is gone.")
     mode.add_argument("--approve", type=int, metavar="RUN_ID", help="Apply a held run's plan.")
     mode.add_argument("--discard", type=int, metavar="RUN_ID", help="Discard a held run.")
+    add_cancel_argument(mode)
     parser.add_argument(
         "--dry-run", action="store_true", help="Plan and build the zip; send nothing."
     )
@@ -53,8 +67,6 @@ def _actor_label() -> str:
 
 
 def _district(slug: str) -> District:
-    from tenants.models import District
-
     district = District.objects.filter(slug=slug).first()
     if district is None:
         raise CommandError(f"No district with slug {slug!r}.")
@@ -74,22 +86,17 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    from provisioning.locks import DistrictBusy, district_lock
-    from provisioning.services.pipeline import sync_run_execute, sync_run_resume
-    from provisioning.services.runs import (
-        SyncRunError,
-        sync_run_approve,
-        sync_run_create,
-        sync_run_discard,
-    )
-    from provisioning.services.schedules import district_schedule_sync
-    from provisioning.tasks import apply_run, run_sync
-
     district = _district(options["slug"])
     district_schedule_sync(district)
     label = _actor_label()
     as_json = bool(options["json"])
     try:
+        if options["cancel"]:
+            cancelled = run_cancel(
+                district=district, run_id=options["cancel"], kinds=PROVISIONING.kinds, label=label
+            )
+            _print(stdout, cancelled, as_json=as_json)
+            return EXIT_OK
         if options["discard"]:
             held = sync_run_discard(
                 run=_held_run(district, options["discard"]), actor=None, actor_label=label
@@ -104,25 +111,23 @@ def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
                 apply_run.delay_on_commit(run.pk)
                 _print(stdout, run, as_json=as_json)
                 return EXIT_OK
-            with district_lock(district.pk):
-                sync_run_resume(run=run)
+            with district_lock(district.pk, run_id=run.pk) as lock:
+                sync_run_resume(run=run, heartbeat=Heartbeat(run, extend=lock.extend))
         else:
             kind = SyncRun.Kind.DRY_RUN if options["dry_run"] else SyncRun.Kind.DELTA
             if options["full"] and not options["dry_run"]:
                 kind = SyncRun.Kind.FULL
-            run = sync_run_create(
+            run = start_run(
                 district=district,
                 kind=kind,
                 trigger=SyncRun.Trigger.CLI,
                 actor_label=label,
+                enqueue=bool(options["enqueue"]),
                 full_read=bool(options["full"]),
             )
             if options["enqueue"]:
-                run_sync.delay_on_commit(run.pk)
                 _print(stdout, run, as_json=as_json)
                 return EXIT_OK
-            with district_lock(district.pk):
-                sync_run_execute(run=run)
     except (SyncRunError, DistrictBusy) as exc:
         if as_json:
             stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))

@@ -162,6 +162,20 @@ class District(models.Model):
         default=20, help_text="A school with fewer rows of a type cannot trip the per-school guard."
     )
     guard_max_user_removals = models.PositiveIntegerField(default=500)
+    guard_first_write = models.BooleanField(
+        default=True,
+        help_text="Hold the first run that writes into this district's Canvas for approval, "
+        "showing what it would create.",
+    )
+    guard_validation_pct = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(100)],
+        help_text="A run is held when more than this share of a collection fails validation.",
+    )
+    guard_validation_min_count = models.PositiveIntegerField(
+        default=20,
+        help_text="Fewer invalid records than this in a collection never hold a run.",
+    )
 
     # --- grade passback options ---
     passback_enabled = models.BooleanField(default=False)
@@ -312,6 +326,8 @@ class AuditEvent(models.Model):
         SYNC_REQUESTED = "sync.requested"
         SYNC_APPROVED = "sync.approved"
         SYNC_DISCARDED = "sync.discarded"
+        RUN_CANCELLED = "run.cancelled"
+        RUN_LOST = "run.lost"
         PASSBACK_REQUESTED = "passback.requested"
         EVALUATION_REQUESTED = "evaluation.requested"
         CONFLICT_RESOLVED = "conflict.resolved"
@@ -356,7 +372,7 @@ class EvaluationReport(models.Model):
     """
 
     run = models.OneToOneField(
-        "provisioning.SyncRun",
+        "runs.SyncRun",
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="evaluation",

@@ -22,7 +22,7 @@ from provisioning.models import RosterClass, RosterSession
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
     from tenants.models import District
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from gradepassback.models import PassbackCourse
     from gradepassback.services.course import CourseOutcome, SeenProblem
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
     from tenants.models import District
 
 BATCH = 2000
@@ -39,6 +39,7 @@ SKIP_KEYS = frozenset(
         "unknown_student",
         "lineitem_not_sent",
         "no_score",
+        "no_grading_period",
         "refused_earlier",
     }
 )

@@ -45,14 +45,12 @@ from gradepassback.errors import (
 from gradepassback.models import PassbackCourse, PassbackCursor, PassbackRun
 from gradepassback.services.course import CoursePassback
 from gradepassback.services.record import course_outcome_record
-from integration.http.errors import UpstreamError
+from integration.http.errors import UpstreamError, is_transient, upstream_error_reason
 from integration.oneroster.errors import VendorKeyRejected
 from provisioning.mapping import FILES
-from provisioning.models import SyncRun, SyncRunLog
-from provisioning.services.pipeline import is_transient
-from provisioning.services.runs import (
+from runs.models import SyncRun, SyncRunLog
+from runs.services.lifecycle import (
     MAX_ATTEMPTS,
-    STALE_AFTER,
     SyncRunLost,
     SyncRunTransitionError,
     sync_run_create,
@@ -78,6 +76,10 @@ HEARTBEAT_EVERY_SECONDS = 30.0
 #: Who takes a course: recorded on it, so the console shows which machine did what.
 WORKER = f"{socket.gethostname()}:{os.getpid()}"[:100]
 
+
+#: A course (or a passback run) with no progress for this long lost its worker: handed out
+#: again. Longer than the run lease: a run's courses wait in the queue between heartbeats.
+STALE_AFTER = dt.timedelta(minutes=15)
 
 RUN_ABANDONED = "The passback stopped: no worker worked on it."
 
@@ -173,7 +175,8 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
         if is_transient(exc):
             sync_run_transition(run=run, to=S.QUEUED, error=str(exc))
             raise TransientPassbackError(str(exc)) from exc
-        passback_run_fail(run=run, error=f"Could not read the SIS's categories: {exc}")
+        reason = upstream_error_reason(exc)
+        passback_run_fail(run=run, error=f"Could not read the SIS's categories: {reason}")
         return []
     finally:
         if oneroster is None:

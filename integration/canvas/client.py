@@ -251,8 +251,7 @@ class CanvasClient:
         if not base_url or not token:
             raise CanvasNotConfigured("A Canvas URL and an access token are both required.")
         self.base_url = base_url.rstrip("/")
-        origin = urlsplit(self.base_url)
-        self._origin = (origin.scheme, origin.netloc)
+        self._origin = _origin(self.base_url)
         self._api = f"{self.base_url}/api/v1"
         self._sleep = sleep
         self.session = CanvasSession(
@@ -313,8 +312,13 @@ class CanvasClient:
             yield SisImport.from_api(item)
 
     def sis_imports_running(self, account_id: str) -> list[SisImport]:
-        """Imports that hold the account's queue: created, importing, cleanup_batch, restoring."""
-        return list(self.sis_imports_list(account_id, workflow_states=RUNNING_STATES))
+        """Imports that hold the account's queue: created, importing, cleanup_batch, restoring.
+
+        Filtered here as well: a Canvas or proxy that ignores ``workflow_state[]`` returns
+        finished imports too, and counting those as running would wait out the busy budget.
+        """
+        listed = self.sis_imports_list(account_id, workflow_states=RUNNING_STATES)
+        return [item for item in listed if item.workflow_state in RUNNING_STATES]
 
     def sis_import_create(
         self, account_id: str, *, zip_path: Path, params: SisImportParams
@@ -535,13 +539,27 @@ class CanvasClient:
         if not link:
             return None
         parts = urlsplit(link)
-        if (parts.scheme, parts.netloc) != self._origin:
+        if _origin(link) != self._origin:
             # The bearer token must never be sent to a host the district did not configure.
             raise UpstreamProtocolError(
                 f"Canvas pointed pagination at another host ({parts.netloc})",
                 url=safe_url(response.url),
             )
         return link
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as a browser compares them: host case and an explicit default
+    port (``:443``, ``:80``) make no difference."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a malformed port never equals a configured origin
+    if port is None:
+        port = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def _flag(value: bool) -> str:

@@ -20,6 +20,10 @@ class RestrictedAddress(UpstreamError):
     """The host resolves to a private, loopback or link-local address and that is not allowed."""
 
 
+class UpstreamMisconfigured(UpstreamError):
+    """The configured URL cannot be requested at all (no scheme, no host). Never retried."""
+
+
 class UpstreamUnreachable(UpstreamError):
     """DNS failure, refused connection, reset: nothing usable came back."""
 
@@ -58,3 +62,39 @@ class UpstreamServerError(UpstreamError):
     def __init__(self, message: str, *, payload: object = None, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.payload = payload
+
+
+def is_transient(error: BaseException) -> bool:
+    """Timeouts, unreachable hosts, throttling and 5xx are worth another try; the rest is not."""
+    if isinstance(error, UpstreamTimeout | UpstreamUnreachable | UpstreamRateLimited):
+        return True
+    return isinstance(error, UpstreamServerError) and (error.status or 0) >= 500
+
+
+#: What a person does about an error retrying cannot fix; the run fails at once with it.
+_ACTIONS: tuple[tuple[type[UpstreamError], str], ...] = (
+    (UpstreamMisconfigured, "Correct the URL in the district's connection settings."),
+    (
+        UpstreamAuthFailed,
+        "The credentials were refused even with a fresh token: check the client key and "
+        "secret (or the Canvas token) in the district's connection settings.",
+    ),
+    (
+        UpstreamPermissionDenied,
+        "The credentials are valid but lack a permission: ask the system's administrator to "
+        "grant it.",
+    ),
+    (
+        UpstreamNotFound,
+        "Check the base URL in the district's connection settings (a OneRoster API URL ends "
+        "in /ims/oneroster/v1p1).",
+    ),
+)
+
+
+def upstream_error_reason(error: UpstreamError) -> str:
+    """The error as a run's reason: what happened and, when a person must act, what to do."""
+    for kind, action in _ACTIONS:
+        if isinstance(error, kind):
+            return f"{error} (not retried). {action}"
+    return f"{type(error).__name__}: {error}"

@@ -36,6 +36,7 @@ from tenacity import (
 from integration.http.errors import (
     UpstreamAuthFailed,
     UpstreamError,
+    UpstreamMisconfigured,
     UpstreamNotFound,
     UpstreamPermissionDenied,
     UpstreamProtocolError,
@@ -284,6 +285,15 @@ class UpstreamSession:
         except requests.exceptions.ConnectionError as exc:
             raise _Transient(
                 UpstreamUnreachable(f"{self.role} could not be reached at {where}", url=where)
+            ) from exc
+        except (
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidURL,
+            requests.exceptions.URLRequired,
+        ) as exc:
+            raise UpstreamMisconfigured(
+                f"{self.role} URL {where!r} is not a valid URL", url=where
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise UpstreamUnreachable(f"{self.role} request to {where} failed", url=where) from exc

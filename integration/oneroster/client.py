@@ -66,7 +66,8 @@ ROSTER_COLLECTIONS = (
 
 
 class WriteOutcome(enum.StrEnum):
-    """What a gradebook PUT did: 201 → created, 200 → updated."""
+    """What a gradebook PUT did: 201 → created; 200 or 204 → updated. A 1.1 provider may also
+    answer a create with 200 or 204: the write succeeded either way, only the label differs."""
 
     CREATED = "created"
     UPDATED = "updated"

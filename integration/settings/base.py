@@ -48,24 +48,43 @@ ALLOW_PRIVATE_UPSTREAMS = env.bool("ALLOW_PRIVATE_UPSTREAMS", default=False)
 ALLOW_HTTP_UPSTREAMS = env.bool("ALLOW_HTTP_UPSTREAMS", default=False)
 
 # --- Services ------------------------------------------------------------------------------
+EMBEDDED_NAME: str | None = None  # the embedded instance in use, if any (integration.embedded)
 if "DATABASE_URL" in env.ENVIRON and "REDIS_URL" in env.ENVIRON:
     DATABASE_URL = env("DATABASE_URL")
     REDIS_URL = env("REDIS_URL")
 else:
-    from integration import embedded
+    try:
+        from integration import embedded
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL and REDIS_URL, or install the embedded PostgreSQL and Redis "
+            f"with pip install -e '.[embedded]' (missing: {exc.name})."
+        ) from exc
 
-    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(BASE_DIR)
-    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR)
+    # The demo runs on an instance of its own (``rosterbridge_demo``), reset at each start.
+    EMBEDDED_NAME = env("EMBEDDED_NAME", default=embedded.DEFAULT_NAME)
+    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(
+        BASE_DIR, EMBEDDED_NAME
+    )
+    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR, EMBEDDED_NAME)
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Every Redis name this deployment writes starts with this (integration/redis_names.py), so
+# deployments sharing a Redis never see each other's locks, caches or queues. The database
+# name already tells deployments apart; set it when two share a database name.
+REDIS_NAMESPACE = env("REDIS_NAMESPACE", default=None) or (
+    f"rb-{DATABASES['default']['NAME'] or 'default'}"
+)
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_NAMESPACE,
     }
 }
 
@@ -85,6 +104,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "integration",
     "tenants",
+    "runs",
     "provisioning",
     "gradepassback",
     "lti",
@@ -236,10 +256,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 * 3600)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 # Must exceed the longest task so a late-acked task is not redelivered while it runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# ``global_keyprefix``: the broker's queues and bookkeeping keys live in the deployment's
+# namespace, so two deployments on one Redis never take each other's messages.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+    "global_keyprefix": f"{REDIS_NAMESPACE}:",
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Runs (runs/lease.py) ------------------------------------------------------------------
+# A worker proves it still holds a run every third of this; a run whose heartbeat is older is
+# lost (its worker was killed) and the next start fails it. Also the district lock's TTL.
+RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=90.0)
 
 # --- Upstream HTTP -------------------------------------------------------------------------
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)

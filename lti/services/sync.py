@@ -1,8 +1,9 @@
 """Sync now: a passback of one course, asked for by its teacher from Canvas.
 
-Goes through gradepassback's course trigger service (``passback_run_create`` then the
-``run_passback`` task, as the HTTP trigger does), so it obeys the one-run-per-district
-rule and is audited: the audit row's actor is the teacher's LTI identity. A course may
+Starts through the one run launcher (``runs.services.launch.start_run``, kind passback,
+this course only), as the console and the HTTP trigger do, so it obeys the
+one-run-per-district rule and is audited: the audit row's actor is the teacher's LTI
+identity. A course may
 be synced ``SYNC_LIMIT`` times per ``SYNC_WINDOW_SECONDS``; one sync is plenty to wait
 for, and the limit keeps a double-clicking class of TAs from queueing runs.
 """
@@ -12,15 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db import transaction
 from django.db.models import Q
 
 from gradepassback.errors import CourseNotProvisioned, PassbackDisabled
 from gradepassback.models import PassbackCourse, PassbackRun
-from gradepassback.services.runs import passback_run_create
-from gradepassback.tasks import run_passback
-from provisioning.models import SyncRun
-from provisioning.services.runs import SyncRunAlreadyActive
+from runs.models import SyncRun
+from runs.services.launch import StartRefused, start_run
+from runs.services.lifecycle import SyncRunAlreadyActive
 from tenants.services.ratelimit import rate_limit_hit
 
 if TYPE_CHECKING:
@@ -54,20 +53,18 @@ def course_sync_start(*, district: District, session: LaunchSession) -> SyncRun:
     ):
         raise SyncRefused(RATE_LIMITED.format(limit=SYNC_LIMIT, minutes=SYNC_WINDOW_SECONDS // 60))
     try:
-        with transaction.atomic():
-            run = passback_run_create(
-                district=district,
-                trigger=SyncRun.Trigger.API,
-                actor_label=session.identity,
-                course_sis_ids=[session.sis_course_id],
-            )
-            run_passback.delay_on_commit(run.pk)
-    except (PassbackDisabled, CourseNotProvisioned) as exc:
+        return start_run(
+            district=district,
+            kind=SyncRun.Kind.PASSBACK,
+            trigger=SyncRun.Trigger.API,
+            actor_label=session.identity,
+            course_sis_ids=[session.sis_course_id],
+        )
+    except (PassbackDisabled, CourseNotProvisioned, StartRefused) as exc:
         raise SyncRefused(str(exc)) from exc
     except SyncRunAlreadyActive as exc:
         active = exc.active.pk if exc.active is not None else "?"
         raise SyncRefused(ALREADY_RUNNING.format(run=active)) from exc
-    return run
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.core.management.base import CommandError
+
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_cancel
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
 
-    from provisioning.models import SyncRun
+    from tenants.models import District
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -55,12 +59,34 @@ def sync_subcommands() -> list[SyncSubcommand]:
     return found
 
 
-def exit_code_for(run: SyncRun) -> int:
-    from provisioning.models import SyncRun
+def add_cancel_argument(parser: Any) -> None:
+    """``--cancel RUN_ID`` on a parser or a mutually exclusive group of one."""
+    parser.add_argument(
+        "--cancel",
+        type=int,
+        metavar="RUN_ID",
+        help="Cancel a queued or running run: its worker stops at the next safe point, "
+        "nothing is sent, and the district is free at once.",
+    )
 
+
+def run_cancel(*, district: District, run_id: int, kinds: tuple[str, ...], label: str) -> SyncRun:
+    """Cancel the district's run ``run_id`` of one of ``kinds`` (audited as ``label``).
+    Raises ``CommandError`` for an unknown run, ``SyncRunError`` when it cannot be cancelled."""
+    run = (
+        SyncRun.objects.filter(district=district, pk=run_id, kind__in=kinds)
+        .select_related("district")
+        .first()
+    )
+    if run is None:
+        raise CommandError(f"District {district.slug} has no such run #{run_id}.")
+    return sync_run_cancel(run=run, actor=None, actor_label=label)
+
+
+def exit_code_for(run: SyncRun) -> int:
     if run.status == SyncRun.Status.HELD:
         return EXIT_HELD
-    if run.status in (SyncRun.Status.FAILED, SyncRun.Status.DISCARDED):
+    if run.status in (SyncRun.Status.FAILED, SyncRun.Status.DISCARDED, SyncRun.Status.CANCELLED):
         return EXIT_FAILED
     return EXIT_OK
 

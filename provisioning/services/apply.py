@@ -36,7 +36,7 @@ from integration.canvas.types import SisImport, SisImportError, SisImportParams
 from integration.http.errors import UpstreamError
 from provisioning import conf
 from provisioning.mapping import CHANGE_SIS_ID, FILES
-from provisioning.models import Conflict, SyncRun, SyncRunLog
+from provisioning.models import Conflict
 from provisioning.services.conflicts import conflicts_record_canvas
 from provisioning.services.partitions import (
     CANVAS_KEY,
@@ -46,7 +46,6 @@ from provisioning.services.partitions import (
     partition_of,
 )
 from provisioning.services.plan import bulk_session
-from provisioning.services.runs import Heartbeat, sync_run_log, sync_run_transition
 from provisioning.services.sis_zip import (
     MAIN,
     RETIRE,
@@ -61,6 +60,8 @@ from provisioning.services.workspace import (
     field_names,
     row_hash_sql,
 )
+from runs.models import SyncRun, SyncRunLog
+from runs.services.lifecycle import Heartbeat, sync_run_log, sync_run_transition
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -119,9 +120,21 @@ class RunProgress:
         values = [Jsonb(v) if isinstance(v, list | dict) else v for v in fields.values()]
         with self.side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE provisioning_syncrun SET {assignments} WHERE id = %s",
+                f"UPDATE {SyncRun._meta.db_table} SET {assignments} WHERE id = %s",
                 [*values, self.run.pk],
             )
+
+    def phase(self, phase: str, **counts: Any) -> None:
+        """The run's stored phase and progress (``runs.services.lifecycle.sync_run_phase``)."""
+        merged = dict(self.run.progress or {})
+        if phase != self.run.phase:
+            merged["phase_started"] = {
+                **merged.get("phase_started", {}),
+                phase: timezone.now().isoformat(),
+            }
+        merged.update(counts)
+        if phase != self.run.phase or merged != self.run.progress:
+            self.update(phase=phase, progress=merged)
 
     def log(self, message: str, level: str = SyncRunLog.Level.INFO) -> None:
         if self.side is None:
@@ -129,7 +142,7 @@ class RunProgress:
             return
         with self.side.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO provisioning_syncrunlog (run_id, created_at, level, message) "
+                f"INSERT INTO {SyncRunLog._meta.db_table} (run_id, created_at, level, message) "
                 "VALUES (%s, %s, %s, %s)",
                 [self.run.pk, timezone.now(), level, message],
             )
@@ -180,6 +193,7 @@ def _import_finish(
     def on_progress(current: SisImport) -> None:
         if current.workflow_state != run.canvas_import_state:
             progress.update(canvas_import_state=current.workflow_state)
+        progress.phase(SyncRun.Phase.IMPORTING, import_progress=current.progress)
         progress.heartbeat()
 
     final = client.sis_import_wait(
@@ -478,6 +492,7 @@ def sync_run_apply(
         with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-zip-") as tmp:
             main_zip = Path(tmp) / "provisioning.zip"
             with RunProgress(run, heartbeat) as progress, transaction.atomic():
+                progress.phase(SyncRun.Phase.IMPORTING, import_progress=0)
                 swaps = PendingSwaps(run.district_id)
                 created = _send_beside_mirror_writes(
                     progress=progress, ws=ws, client=client, swaps=swaps, path=main_zip
@@ -498,6 +513,7 @@ def sync_run_apply(
                 if not _retire_terms(progress=progress, ws=ws, client=client, tmp=Path(tmp)):
                     mirrors_keep_terms(run=run, ws=ws, canvas=canvas)
                 conflicts_record_canvas(run=run, ws=ws, found=main.found)
+                progress.phase(SyncRun.Phase.COMMITTING)
                 with connection.cursor() as cursor:
                     swaps.swap(cursor)  # last: it locks the mirror tables until the commit
                 sync_run_transition(run=run, to=SyncRun.Status.SUCCEEDED)

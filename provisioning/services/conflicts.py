@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from integration.oneroster.records import PagingAnomaly
-    from provisioning.models import SyncRun
     from provisioning.services.workspace import Workspace
+    from runs.models import SyncRun
 
 _UPSERT = """
 INSERT INTO provisioning_conflict (district_id, kind, severity, object_type, sourced_id,

@@ -20,33 +20,31 @@ from django.core.files import File
 from django.db.models import F
 from django.utils import timezone
 
-from integration.http.errors import (
-    UpstreamError,
-    UpstreamRateLimited,
-    UpstreamServerError,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
+from integration.http.errors import UpstreamError, is_transient, upstream_error_reason
 from integration.oneroster.filters import delta_filter
 from provisioning import conf
+from provisioning.first_write import first_write_trips
 from provisioning.guards import guards_evaluate
-from provisioning.models import SyncRun, SyncRunLog
 from provisioning.services.apply import sync_run_apply, sync_run_commit_unchanged
 from provisioning.services.conflicts import conflicts_record_plan, conflicts_record_reads
 from provisioning.services.plan import PlanResult, sync_plan_build
-from provisioning.services.runs import (
-    HEARTBEAT_EVERY_SECONDS,
+from provisioning.services.sis_zip import MAIN, sis_zip_build
+from provisioning.services.stage import RosterStager, StageResult
+from provisioning.services.workspace import COLLECTIONS, Workspace
+from runs.lease import heartbeat_every_seconds
+from runs.models import SyncRun, SyncRunLog
+from runs.services.lifecycle import (
     MAX_ATTEMPTS,
     RUN_TOO_MANY_ATTEMPTS,
     Heartbeat,
     SyncRunLost,
+    db_connection_fresh,
     sync_run_fail,
+    sync_run_fail_if_active,
     sync_run_log,
+    sync_run_phase,
     sync_run_transition,
 )
-from provisioning.services.sis_zip import MAIN, sis_zip_build
-from provisioning.services.stage import RosterStager, StageResult
-from provisioning.services.workspace import COLLECTIONS, Workspace
 
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
@@ -55,6 +53,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 S = SyncRun.Status
+P = SyncRun.Phase
 
 RUN_PLAN_LOST = (
     "The run's stored plan or read is gone (a database restore or crash); start a new sync."
@@ -63,13 +62,6 @@ RUN_PLAN_LOST = (
 
 class TransientUpstreamError(Exception):
     """Reading the SIS failed in a way worth retrying; the run went back to ``queued``."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """Timeouts, unreachable hosts, throttling and 5xx are worth another try; the rest is not."""
-    if isinstance(error, UpstreamTimeout | UpstreamUnreachable | UpstreamRateLimited):
-        return True
-    return isinstance(error, UpstreamServerError) and (error.status or 0) >= 500
 
 
 def delta_since(district_id: int) -> dt.datetime | None:
@@ -98,19 +90,25 @@ def roster_read(
     """Stream every collection (delta-filtered unless a full read) into the workspace.
 
     The connection is busy with a ``COPY`` while records stream in, so the heartbeat (a
-    query) runs between two ``COPY`` blocks: ``checkpoint`` ends the current one.
+    query) and the progress (pages and records read) are written between two ``COPY``
+    blocks: ``checkpoint`` ends the current one.
     """
     record_filter = None if run.full_read or run.since is None else delta_filter(run.since)
     requests = [(collection, record_filter) for collection in COLLECTIONS]
     last_beat = time.monotonic()
+    pages = records = 0
+    sync_run_phase(run=run, phase=P.READING, pages_read=0, records_read=0)
     with RosterStager(ws) as stager:
         for _, items in client.stream_pages(requests):
             stager.add_page(items)
-            if time.monotonic() - last_beat > HEARTBEAT_EVERY_SECONDS:
+            pages, records = pages + 1, records + len(items)
+            if time.monotonic() - last_beat > heartbeat_every_seconds():
                 stager.checkpoint()
                 heartbeat()
+                sync_run_phase(run=run, phase=P.READING, pages_read=pages, records_read=records)
                 last_beat = time.monotonic()
         result = stager.load()
+    sync_run_phase(run=run, phase=P.READING, pages_read=pages, records_read=records)
     heartbeat()
     return result
 
@@ -127,7 +125,11 @@ def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, ob
         },
         "base": plan.base_by_file,
         "source": {
-            c: {"read": stage.counts.get(c, 0), "invalid": stage.invalid.get(c, 0)}
+            c: {
+                "read": stage.counts.get(c, 0),
+                "invalid": stage.invalid.get(c, 0),
+                "reasons": stage.invalid_reasons.get(c, []),
+            }
             for c in COLLECTIONS
         },
         "incomplete": sorted(stage.incomplete),
@@ -187,8 +189,10 @@ def sync_run_execute(
         _log_read(run, stage)
         return _plan_and_continue(run=run, ws=ws, stage=stage, heartbeat=heartbeat, canvas=canvas)
     except SyncRunLost:
+        ws.drop()  # cancelled or failed as lost: its workspace is this worker's to drop
         raise
     except UpstreamError as exc:
+        db_connection_fresh()
         run.refresh_from_db()
         if run.status == S.RUNNING and retry_transient and is_transient(exc):
             ws.drop()
@@ -199,13 +203,9 @@ def sync_run_execute(
             )
             sync_run_transition(run=run, to=S.QUEUED)
             raise TransientUpstreamError(str(exc)) from exc
-        if run.is_active:
-            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
-        return run
+        return sync_run_fail_if_active(run=run, error=upstream_error_reason(exc))
     except Exception as exc:
-        run.refresh_from_db()
-        if run.is_active:
-            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        sync_run_fail_if_active(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -237,6 +237,7 @@ def _plan_and_continue(
     canvas: CanvasClient | None,
 ) -> SyncRun:
     district = run.district
+    sync_run_phase(run=run, phase=P.PLANNING)
     plan = sync_plan_build(
         ws=ws,
         district=district,
@@ -253,6 +254,8 @@ def _plan_and_continue(
     conflicts_record_plan(run=run, ws=ws, replaced=plan.replaced)
     summary = _summary(run, plan, stage)
     trips = guards_evaluate(district=district, plan=plan)
+    if run.kind != SyncRun.Kind.DRY_RUN:
+        trips += first_write_trips(district=district, plan=plan)
     summary["guards"] = [t.as_dict() for t in trips]
     high_water = plan.high_water or (
         run.since + dt.timedelta(seconds=conf.delta_overlap_seconds()) if run.since else None
@@ -261,6 +264,11 @@ def _plan_and_continue(
         counts=plan.by_file, plan_summary=summary, source_high_water=high_water
     )
     run.counts, run.plan_summary, run.source_high_water = plan.by_file, summary, high_water
+    sync_run_phase(
+        run=run,
+        phase=P.PLANNING,
+        rows_planned=sum(sum(actions.values()) for actions in plan.by_file.values()),
+    )
     changes = ", ".join(
         f"{f} +{c['create']}/~{c['update']}/-{c['drop']}"
         for f, c in plan.by_file.items()
@@ -284,6 +292,7 @@ def _plan_and_continue(
 
 
 def _finish_dry_run(*, run: SyncRun, ws: Workspace, trips: list[str]) -> SyncRun:
+    sync_run_phase(run=run, phase=P.BUILDING)
     with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-dry-") as tmp:
         path = Path(tmp) / f"dry-run-{run.pk}.zip"
         manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
@@ -325,12 +334,7 @@ def sync_run_resume(
     except SyncRunLost:
         raise
     except UpstreamError as exc:
-        run.refresh_from_db()
-        if run.is_active:
-            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
-        return run
+        return sync_run_fail_if_active(run=run, error=upstream_error_reason(exc))
     except Exception as exc:
-        run.refresh_from_db()
-        if run.is_active:
-            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        sync_run_fail_if_active(run=run, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -19,20 +16,10 @@ from sandbox.lti.platform import (
     gradebook_page,
     id_token_claims,
 )
+from sandbox.web import MethodNotAllowed, Request, Response, Router
 
 if TYPE_CHECKING:
-    from sandbox.canvas.app import CanvasApp, Request
-
-
-@dataclass
-class Response:
-    """What ``CanvasApp.__call__`` writes (the Canvas app's own response shape)."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: list[tuple[str, str]] | None = None
-
+    from sandbox.canvas.app import CanvasApp
 
 HTML = "text/html; charset=utf-8"
 COURSE = r"(?P<course>\d+|sis_course_id:[^/]+)"
@@ -89,7 +76,7 @@ def lti_routes_register(app: CanvasApp) -> LtiPlatformState:
             req.arg("client_id") or "",
             open_tool=(req.arg("open") or "") in ("1", "true"),
         )
-        return Response(200, page, HTML)
+        return Response(200, page, content_type=HTML)
 
     def external_tool(req: Request, course: str, client_id: str) -> Response:
         found = _course(course)
@@ -108,9 +95,8 @@ def lti_routes_register(app: CanvasApp) -> LtiPlatformState:
             "client_id": key.client_id,
             "lti_deployment_id": key.deployment_id,
         }
-        return Response(
-            200, autopost_page(key.config["oidc_initiation_url"], fields, "Launching"), HTML
-        )
+        page = autopost_page(key.config["oidc_initiation_url"], fields, "Launching")
+        return Response(200, page, content_type=HTML)
 
     def authorize(req: Request) -> Response:
         params, _ = req.form()
@@ -142,32 +128,31 @@ def lti_routes_register(app: CanvasApp) -> LtiPlatformState:
             now=state.now(),
         )
         fields = {"id_token": platform.id_token_sign(claims), "state": params.get("state", "")}
-        return Response(200, autopost_page(redirect_uri, fields, "Launching"), HTML)
+        return Response(200, autopost_page(redirect_uri, fields, "Launching"), content_type=HTML)
 
-    routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
-        ("POST", re.compile(r"/_sandbox/canvas/lti/developer-keys$"), developer_keys),
-        ("GET", re.compile(r"/api/lti/security/jwks$"), jwks),
-        ("GET", re.compile(rf"/courses/{COURSE}/gradebook$"), gradebook),
-        (
-            "GET",
-            re.compile(rf"/courses/{COURSE}/external_tools/(?P<client_id>\d+)$"),
-            external_tool,
-        ),
-        ("GET", re.compile(r"/api/lti/authorize_redirect$"), authorize),
-        ("POST", re.compile(r"/api/lti/authorize_redirect$"), authorize),
-    ]
+    router = Router()
+    router.add("POST", r"/_sandbox/canvas/lti/developer-keys", developer_keys)
+    router.add("GET", r"/api/lti/security/jwks", jwks)
+    router.add("GET", rf"/courses/{COURSE}/gradebook", gradebook)
+    router.add("GET", rf"/courses/{COURSE}/external_tools/(?P<client_id>\d+)", external_tool)
+    router.add("GET", r"/api/lti/authorize_redirect", authorize)
+    router.add("POST", r"/api/lti/authorize_redirect", authorize)
     inner = app.dispatch
 
     def dispatch(req: Request) -> Response:
-        for method, pattern, handler in routes:
-            match = pattern.match(req.path)
-            if match and req.method == method:
-                try:
-                    return handler(req, **match.groupdict())
-                except LtiError as exc:
-                    page = f"<h1>Error {exc.status}</h1><p>{html.escape(str(exc))}</p>"
-                    return Response(exc.status, page.encode(), HTML)
-        return inner(req)
+        """The platform's pages first (a browser opens them: no bearer token), then the
+        Canvas app's own routes."""
+        try:
+            match = router.match(req.method, req.path)
+        except MethodNotAllowed:
+            match = None
+        if match is None:
+            return inner(req)
+        try:
+            return match.route.handler(req, **match.params)
+        except LtiError as exc:
+            page = f"<h1>Error {exc.status}</h1><p>{html.escape(str(exc))}</p>"
+            return Response(exc.status, page.encode(), content_type=HTML)
 
     app.dispatch = dispatch  # type: ignore[method-assign]
     state.lti_platform = platform  # tests sign their own id_tokens with it

@@ -26,8 +26,8 @@ View = Callable[..., HttpResponse]
 PERMISSIONS = {
     "add_district": "tenants.add_district",
     "change_district": "tenants.change_district",
-    "start_sync": "provisioning.start_syncrun",
-    "decide_sync": "provisioning.approve_syncrun",
+    "start_sync": "runs.start_syncrun",
+    "decide_sync": "runs.approve_syncrun",
     "start_passback": "gradepassback.start_passback",
     "start_evaluation": "tenants.start_evaluation",
     "resolve_conflict": "provisioning.change_conflict",

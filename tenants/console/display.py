@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 
 S = SyncRun.Status
 #: The colour family of each run status (CSS classes ``tone-<tone>``).

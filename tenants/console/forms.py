@@ -62,7 +62,8 @@ SETTINGS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "Safety guards",
-        "A plan that drops more than these shares is held for approval.",
+        "A plan that drops more than these shares, or a read where more than the validation "
+        "share of a collection fails OneRoster validation, is held for approval.",
         (
             "guard_users_drop_pct",
             "guard_courses_drop_pct",
@@ -71,6 +72,8 @@ SETTINGS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "guard_school_drop_pct",
             "guard_school_min_count",
             "guard_max_user_removals",
+            "guard_validation_pct",
+            "guard_validation_min_count",
         ),
     ),
     (

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession, SyncRun
+from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
+from runs.models import SyncRun
 from tenants.console.display import (
     KIND_SHORT,
     STATUS_TONES,

@@ -13,7 +13,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
+from runs.services.launch import start_blockers, start_run
+from runs.services.lifecycle import sync_run_cancel
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -38,44 +40,31 @@ def _check_key(district: District) -> str:
 
 
 def console_run_start(*, district: District, kind: str, actor: AbstractBaseUser) -> SyncRun:
-    """Queue a run of ``kind`` for ``district`` and hand it to a worker after commit.
+    """Start a run of ``kind`` for ``district`` through the launcher (queued, handed to a
+    worker after commit).
 
-    Raises ``ValueError`` for an unknown kind, provisioning's ``SyncRunAlreadyActive`` when
-    the district is busy, grade passback's ``PassbackError`` when passback cannot run.
+    Raises ``ValueError`` for an unknown kind, and the launcher's ``SyncRunError``s: what
+    the district lacks (``StartRefused``), a live run holding it, passback turned off.
     """
-    from gradepassback.services.runs import passback_run_create
-    from gradepassback.tasks import run_passback
-    from provisioning.services.runs import sync_run_create
-    from provisioning.tasks import run_sync
-    from tenants.evaluation.services import evaluation_run_create
-    from tenants.evaluation.tasks import run_evaluation
-
     if kind not in RUN_KINDS:
         raise ValueError(UNKNOWN_KIND.format(kind=kind))
-    trigger = SyncRun.Trigger.MANUAL
-    with transaction.atomic():
-        if kind == SyncRun.Kind.PASSBACK:
-            run = passback_run_create(district=district, trigger=trigger, actor=actor)
-            run_passback.delay_on_commit(run.pk)
-        elif kind == SyncRun.Kind.EVALUATION:
-            run = evaluation_run_create(district=district, trigger=trigger, actor=actor)
-            run_evaluation.delay_on_commit(run.pk)
-        else:
-            run = sync_run_create(
-                district=district,
-                kind=kind,
-                trigger=trigger,
-                actor=actor,
-                full_read=kind == SyncRun.Kind.FULL,
-            )
-            run_sync.delay_on_commit(run.pk)
-    return run
+    return start_run(district=district, kind=kind, trigger=SyncRun.Trigger.MANUAL, actor=actor)
+
+
+def console_start_blockers(*, district: District) -> dict[str, list[str]]:
+    """Per kind of run, why the console cannot start it now (empty when it can)."""
+    return {kind: start_blockers(district, kind) for kind in RUN_KINDS}
+
+
+def console_run_cancel(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
+    """Cancel a queued or running run (audited); the district is free at once."""
+    return sync_run_cancel(run=run, actor=actor)
 
 
 def console_run_approve(*, run: SyncRun, actor: AbstractBaseUser) -> SyncRun:
     """Approve a held run (audited) and hand its stored plan to a worker after commit."""
-    from provisioning.services.runs import sync_run_approve
     from provisioning.tasks import apply_run
+    from runs.services.lifecycle import sync_run_approve
 
     with transaction.atomic():
         sync_run_approve(run=run, actor=actor)

@@ -36,6 +36,7 @@ urlpatterns = [
         {"decision": "discard"},
         name="run_discard",
     ),
+    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:run_id>/dry-run.zip", views.run_zip, name="run_zip"),
     path("conflicts/", views.conflicts, name="conflicts"),
     path(

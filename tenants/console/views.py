@@ -20,9 +20,12 @@ from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gradepassback.selectors import passback_conflict_list
 from provisioning.mapping import FILES
-from provisioning.models import Conflict, SyncRun
+from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
+from runs.models import SyncRun
+from runs.services.lifecycle import SyncRunError
 from tenants.console.access import abilities, can, console_view, require
 from tenants.console.charts import run_chart
 from tenants.console.display import (
@@ -61,7 +64,9 @@ from tenants.console.services import (
     console_check_pending,
     console_check_request,
     console_run_approve,
+    console_run_cancel,
     console_run_start,
+    console_start_blockers,
 )
 from tenants.models import SECRET_FIELDS, AuditEvent, District, EvaluationReport, EvaluationRow
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
@@ -211,11 +216,12 @@ def _run_buttons(
     if active is not None:
         blocked = f"Run #{active.pk} is {active.get_status_display().lower()}."
     buttons = []
+    missing = console_start_blockers(district=district)
     for kind, permission in RUN_KINDS.items():
         title, help_text = RUN_LABELS[kind]
         reason = blocked
-        if not reason and kind == "passback" and not district.passback_enabled:
-            reason = "Grade passback is off for this district."
+        if not reason and missing[kind]:
+            reason = "Cannot start: " + "; ".join(missing[kind]) + "."
         if not reason and not can(request, permission):
             reason = "You may not start this kind of run."
         buttons.append(
@@ -388,9 +394,6 @@ def district_intake(request: HttpRequest, slug: str) -> HttpResponse:
 @console_view
 @require_POST
 def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
-    from gradepassback.errors import PassbackError
-    from provisioning.services.runs import SyncRunError
-
     district = _district(slug)
     kind = request.POST.get("kind", "")
     if kind not in RUN_KINDS:
@@ -398,7 +401,7 @@ def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
     require(request, RUN_KINDS[kind])
     try:
         run = console_run_start(district=district, kind=kind, actor=request.user)
-    except (SyncRunError, PassbackError) as exc:
+    except SyncRunError as exc:
         messages.error(request, str(exc))
         return redirect("tenants:console:district", slug=district.slug)
     messages.success(request, f"{RUN_LABELS[kind][0]} #{run.pk} queued.")
@@ -437,26 +440,29 @@ def runs(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _phase(run: SyncRun, last_message: str) -> str:
+def _phase(run: SyncRun) -> str:
+    """Where the run is, from its stored phase and progress (never from its log)."""
     S = SyncRun.Status
     if run.status == S.QUEUED:
         return "Waiting for a worker"
     if run.status == S.HELD:
         return "Waiting for a person to approve or discard; nothing sent yet"
-    if run.status == S.APPLYING:
+    if run.status not in (S.RUNNING, S.APPLYING):
+        return _outcome(run)
+    progress = run.progress or {}
+    if run.phase == SyncRun.Phase.READING and progress.get("pages_read"):
+        return f"Reading the roster from OneRoster ({progress['pages_read']:,} pages)"
+    if run.phase == SyncRun.Phase.IMPORTING:
         state = f" ({run.canvas_import_state})" if run.canvas_import_state else ""
-        return f"Importing into Canvas{state}"
-    if run.status == S.RUNNING:
-        if run.kind == SyncRun.Kind.PASSBACK:
-            return "Passing grades back"
-        if run.kind == SyncRun.Kind.EVALUATION:
-            return "Evaluating: " + (last_message or "starting")
-        if last_message.startswith("Read:"):
-            return "Planning and checking guards"
-        if last_message.startswith("Plan:"):
-            return "Checking guards"
-        return "Reading the roster from OneRoster"
-    return _outcome(run)
+        done = progress.get("import_progress")
+        return f"Importing into Canvas{state}" + (f", {done}%" if done else "")
+    if run.phase:
+        return run.get_phase_display()
+    if run.status == S.APPLYING:
+        return "Importing into Canvas"
+    if run.kind == SyncRun.Kind.PASSBACK:
+        return "Passing grades back"
+    return "Starting"
 
 
 def _outcome(run: SyncRun) -> str:
@@ -505,7 +511,7 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         "run": run,
         "kind_label": KIND_SHORT.get(run.kind, run.kind),
         "tone": STATUS_TONES.get(run.status, "neutral"),
-        "phase": _phase(run, last.message if last else ""),
+        "phase": _phase(run),
         "elapsed": duration(run_seconds(run)),
         "heartbeat_age": age(run.heartbeat_at),
         # A held run's last log line is the hold itself.
@@ -558,6 +564,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             last_log_id=sync_run_log_lines(run=run).values_list("id", flat=True).last() or 0,
             conflicts=conflicts,
             conflict_total=conflict_list(run=run).count(),
+            # Problems a teacher must fix before a grade can go to the SIS (an assignment
+            # without a due date, a session no Canvas grading period matches...).
+            passback_conflicts=passback_conflict_list(run=run)[:200]
+            if run.kind == SyncRun.Kind.PASSBACK
+            else [],
         ),
     )
 
@@ -599,7 +610,7 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
 @console_view
 @require_POST
 def run_decide(request: HttpRequest, run_id: int, decision: str) -> HttpResponse:
-    from provisioning.services.runs import SyncRunTransitionError, sync_run_discard
+    from runs.services.lifecycle import SyncRunTransitionError, sync_run_discard
 
     require(request, "decide_sync")
     run = _run(run_id)
@@ -611,6 +622,20 @@ def run_decide(request: HttpRequest, run_id: int, decision: str) -> HttpResponse
             sync_run_discard(run=run, actor=request.user)
             messages.success(request, f"Run #{run.pk} discarded; nothing was sent.")
     except SyncRunTransitionError as exc:
+        messages.error(request, str(exc))
+    return redirect("tenants:console:run", run_id=run.pk)
+
+
+@console_view
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Cancel a queued or running run: the same permission as starting one."""
+    require(request, "start_sync")
+    run = _run(run_id)
+    try:
+        console_run_cancel(run=run, actor=request.user)
+        messages.success(request, f"Run #{run.pk} cancelled; the district is free.")
+    except SyncRunError as exc:
         messages.error(request, str(exc))
     return redirect("tenants:console:run", run_id=run.pk)
 

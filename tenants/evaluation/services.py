@@ -17,18 +17,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration.http.errors import UpstreamError
-from provisioning.models import SyncRun
-from provisioning.services.runs import (
-    STALE_AFTER,
+from provisioning.services.workspace import Workspace
+from runs.models import SyncRun
+from runs.services.lifecycle import (
     Heartbeat,
     SyncRunLost,
     SyncRunTransitionError,
     sync_run_create,
     sync_run_fail,
+    sync_run_fail_if_active,
     sync_run_log,
+    sync_run_phase,
     sync_run_transition,
 )
-from provisioning.services.workspace import Workspace
 from tenants.evaluation.classify import TYPE_KEYS, evaluation_classify
 from tenants.evaluation.read import canvas_read, source_read
 from tenants.evaluation.risks import HIGH, evaluation_risks
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 S = SyncRun.Status
+#: A queued or running evaluation untouched this long holds its district for nothing.
+STALE_AFTER = dt.timedelta(minutes=15)
 EVALUATION_NOT_QUEUED = "Run #{run_id} is {status}, not a queued evaluation."
 EVALUATION_STOPPED = "The evaluation stopped: no worker worked on it for {minutes} minutes."
 EVALUATION_UPSTREAM = "{system} could not be read ({error}); nothing was changed anywhere."
@@ -215,6 +218,7 @@ def evaluation_run_execute(
     if run.kind != SyncRun.Kind.EVALUATION or run.status != S.QUEUED:
         raise SyncRunTransitionError(run_id=run.pk, current=run.status, target=S.RUNNING)
     sync_run_transition(run=run, to=S.RUNNING, error="")
+    sync_run_phase(run=run, phase=SyncRun.Phase.COMPARING)
     heartbeat = heartbeat or Heartbeat(run)
     ws = Workspace(run.pk)
     source = oneroster or OneRosterClient.for_district(run.district)
@@ -225,13 +229,9 @@ def evaluation_run_execute(
     except SyncRunLost:
         raise
     except EvaluationReadFailed as exc:
-        run.refresh_from_db()
-        if run.is_active:
-            sync_run_fail(run=run, error=str(exc))
+        sync_run_fail_if_active(run=run, error=str(exc))
     except Exception as exc:
-        run.refresh_from_db()
-        if run.is_active:
-            sync_run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+        sync_run_fail_if_active(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         ws.drop()

@@ -15,12 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
 
-from provisioning.management.sync_plugins import EXIT_FAILED, EXIT_OK, SyncSubcommand
+from provisioning.management.sync_plugins import (
+    EXIT_FAILED,
+    EXIT_OK,
+    SyncSubcommand,
+    add_cancel_argument,
+    run_cancel,
+)
+from runs.locks import DistrictBusy
+from runs.models import SyncRun
+from runs.services.launch import start_run
+from runs.services.lifecycle import SyncRunError
+from tenants.models import District
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
-
-    from provisioning.models import SyncRun
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -28,6 +37,7 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--enqueue", action="store_true", help="Hand the evaluation to a Celery worker and exit."
     )
+    add_cancel_argument(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
 
@@ -87,39 +97,37 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    from provisioning.locks import DistrictBusy, district_lock
-    from provisioning.models import SyncRun
-    from provisioning.services.runs import SyncRunError, sync_run_fail
-    from tenants.evaluation.services import evaluation_run_create, evaluation_run_execute
-    from tenants.evaluation.tasks import run_evaluation
-    from tenants.models import District
-
     district = District.objects.filter(slug=options["slug"]).first()
     if district is None:
         raise CommandError(f"No district with slug {options['slug']!r}.")
     as_json = bool(options["json"])
     try:
-        evaluation = evaluation_run_create(
-            district=district, trigger=SyncRun.Trigger.CLI, actor_label=_actor_label()
+        if options.get("cancel"):
+            cancelled = run_cancel(
+                district=district,
+                run_id=options["cancel"],
+                kinds=(SyncRun.Kind.EVALUATION,),
+                label=_actor_label(),
+            )
+            _print(stdout, cancelled, as_json=as_json)
+            return EXIT_OK
+        evaluation = start_run(
+            district=district,
+            kind=SyncRun.Kind.EVALUATION,
+            trigger=SyncRun.Trigger.CLI,
+            actor_label=_actor_label(),
+            enqueue=bool(options.get("enqueue")),
         )
-    except SyncRunError as exc:
+    except (SyncRunError, DistrictBusy) as exc:
         if as_json:
             stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
         else:
             stdout.write(f"refused: {exc}")
         return EXIT_FAILED
+    _print(stdout, evaluation, as_json=as_json)
     if options.get("enqueue"):
-        run_evaluation.delay_on_commit(evaluation.pk)
-        _print(stdout, evaluation, as_json=as_json)
         return EXIT_OK
-    try:
-        with district_lock(district.pk):
-            finished = evaluation_run_execute(run=evaluation)
-    except DistrictBusy as exc:
-        sync_run_fail(run=evaluation, error=str(exc))
-        finished = evaluation
-    _print(stdout, finished, as_json=as_json)
-    return EXIT_OK if finished.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
+    return EXIT_OK if evaluation.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
 
 
 SUBCOMMAND = SyncSubcommand(

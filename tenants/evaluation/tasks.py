@@ -1,4 +1,5 @@
-"""Celery task: a thin adapter that loads the run, takes the district lock, calls a service.
+"""Celery task: a thin adapter that loads the run and calls the service under the district
+lock (``runs.services.worker``).
 
 Imported by ``tenants.signals`` so workers register it: Celery's autodiscovery only looks
 at ``<app>.tasks``.
@@ -7,35 +8,38 @@ at ``<app>.tasks``.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from celery import shared_task
+
+from runs.models import SyncRun
+from runs.services.lifecycle import Heartbeat, sync_run_worker_lost
+from runs.services.worker import Redeliver, run_load, run_work
+from tenants.evaluation.services import evaluation_run_execute
+
+if TYPE_CHECKING:
+    from runs.locks import RunLock
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="tenants.run_evaluation", acks_late=True, ignore_result=True)
-def run_evaluation(run_id: int) -> None:
-    """Execute a queued conversion evaluation."""
-    from provisioning.locks import DistrictBusy, district_lock
-    from provisioning.models import SyncRun
-    from provisioning.services.runs import sync_run_worker_lost
-    from tenants.evaluation.services import evaluation_run_execute
+def _work(run: SyncRun, lock: RunLock) -> None:
+    if run.status == SyncRun.Status.RUNNING:
+        # We hold the lock, so whoever set it running is gone: a redelivery after the worker
+        # died. Reads only, nothing to undo: fail it.
+        sync_run_worker_lost(run=run)
+    elif run.status == SyncRun.Status.QUEUED:
+        evaluation_run_execute(run=run, heartbeat=Heartbeat(run, extend=lock.extend))
 
-    run = SyncRun.objects.select_related("district").filter(pk=run_id).first()
-    if run is None or run.kind != SyncRun.Kind.EVALUATION:
-        logger.warning("evaluation run %s no longer exists", run_id)
+
+@shared_task(name="tenants.run_evaluation", bind=True, acks_late=True, ignore_result=True)
+def run_evaluation(self, run_id: int) -> None:
+    """Execute a queued conversion evaluation."""
+    run = run_load(run_id, kinds=(SyncRun.Kind.EVALUATION,))
+    if run is None:
         return
     try:
-        with district_lock(run.district_id):
-            run.refresh_from_db()
-            if run.status == SyncRun.Status.RUNNING:
-                # We hold the lock, so whoever set it running is gone: a redelivery after
-                # the worker died. Reads only, nothing to undo: fail it.
-                sync_run_worker_lost(run=run)
-                return
-            if run.status != SyncRun.Status.QUEUED:
-                logger.info("evaluation run %s is %s; nothing to do", run_id, run.status)
-                return
-            evaluation_run_execute(run=run)
-    except DistrictBusy:
-        logger.info("run %s: another worker holds the district; dropping this delivery", run_id)
+        run_work(run, _work)
+    except Redeliver as again:
+        logger.info("run %s: %s; trying again in %.0f s", run_id, again, again.countdown)
+        raise self.retry(countdown=again.countdown, max_retries=self.request.retries + 1) from again

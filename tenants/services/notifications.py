@@ -32,7 +32,8 @@ from django.urls import reverse
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from provisioning.models import Conflict, SyncRun
+    from provisioning.models import Conflict
+    from runs.models import SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _conflict_lines(errors: QuerySet[Conflict], total: int) -> list[str]:
 
 def run_notification_compose(*, run: SyncRun) -> RunNotification | None:
     """The mail a run's current status calls for, or ``None`` when nobody needs to act."""
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
     district = run.district
     recipients = district.notification_recipients
@@ -152,7 +153,7 @@ def run_notification_compose(*, run: SyncRun) -> RunNotification | None:
 
 def run_notification_send(*, run_id: int) -> bool:
     """Compose and send the mail for a run's current status; ``True`` if one went out."""
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
     run = SyncRun.objects.select_related("district").filter(pk=run_id).first()
     if run is None:
@@ -177,12 +178,12 @@ def run_notification_send(*, run_id: int) -> bool:
     return True
 
 
-@receiver(post_save, sender="provisioning.SyncRun", dispatch_uid="tenants.run_notifications")
+@receiver(post_save, sender="runs.SyncRun", dispatch_uid="tenants.run_notifications")
 def run_status_saved(
     sender: Any, instance: SyncRun, created: bool, update_fields: Any = None, **kwargs: Any
 ) -> None:
     """On a status change to failed, held or succeeded, send its mail after commit."""
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
     if created or update_fields is None or "status" not in update_fields:
         return

@@ -8,27 +8,21 @@ tests are skipped, unless ``REQUIRE_BROWSER=1`` (CI), where its absence is a fai
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection, connections
+from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sandbox.server import start_sandbox
+from tests.workers import celery_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse battery staple"
-WORKER_READY_SECONDS = 90
 
 
 def _require_browser() -> None:
@@ -79,62 +73,15 @@ def sandbox():
         running.stop()
 
 
-def _test_database_url() -> str:
-    """``DATABASE_URL`` pointing at the test database this session created."""
-    parts = urlsplit(django_settings.DATABASE_URL)
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-
-
 @pytest.fixture
 def worker(transactional_db, artifacts):
     """A real Celery worker (solo pool) on the test database and this session's Redis."""
-    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
-    # Messages left by an earlier, interrupted session would name runs of another database.
-    redis.Redis.from_url(django_settings.REDIS_URL).delete(queue)
-    log_path = artifacts / "browser-worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.browser.worker_settings",
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": django_settings.REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    celery = Path(sys.executable).with_name("celery")
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(celery),
-                "-A",
-                "integration",
-                "worker",
-                "--pool=solo",
-                "--queues",
-                queue,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + WORKER_READY_SECONDS
-        while "ready." not in log_path.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start; see {log_path}")
-            time.sleep(0.2)
+    with celery_worker(
+        artifacts / "browser-worker.log",
+        settings_module="tests.browser.worker_settings",
+        pool="solo",
+    ) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -145,8 +92,8 @@ def staff_with_device(transactional_db):
         ("tenants", "add_district"),
         ("tenants", "change_district"),
         ("tenants", "start_evaluation"),
-        ("provisioning", "start_syncrun"),
-        ("provisioning", "approve_syncrun"),
+        ("runs", "start_syncrun"),
+        ("runs", "approve_syncrun"),
         ("provisioning", "change_conflict"),
     ):
         user.user_permissions.add(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from sandbox.canvas.coursework import previous_sis_seed
 from tenants.models import AuditEvent, District
 from tests.browser.conftest import PASSWORD

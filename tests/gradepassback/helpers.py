@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from gradepassback.services.runs import passback_run_create, passback_run_execute
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.models import District
 
 GRADEBOOK_HEADS = ("lineItems", "results", "categories")

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gradepassback.models import CategoryOverride, PassbackCourse, PassbackRun
 from gradepassback.services.tokens import passback_trigger_token_check
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.models import AuditEvent
 from tests.gradepassback.helpers import class_with_quarters, passback
 

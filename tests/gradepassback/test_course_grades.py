@@ -9,7 +9,7 @@ import pytest
 
 from gradepassback import mapping
 from gradepassback.models import PassbackConflict, PassbackItem
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from sandbox.canvas import coursework
 from sandbox.oneroster.gradebook import PLACEHOLDER_CATEGORY
 from tests.gradepassback.helpers import Recorder, canvas_course, passback, quarter
@@ -39,7 +39,9 @@ def expected_scores(sandbox, sis_course_id: str, number: int) -> dict[str, float
     )
     scores = {}
     for user_id, section_id in state.course_student_ids(course).items():
-        grades = coursework.course_grades(state, course, user_id, section_id, period)
+        grades = coursework.course_grades(
+            state, course, user_id, section_id, period, base_url=sandbox.url
+        )
         score = grades["override_score"]
         if score is None:
             score = grades["current_score"]

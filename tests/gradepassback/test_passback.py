@@ -19,7 +19,7 @@ from gradepassback.models import (
     PassbackItem,
     ResultState,
 )
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from sandbox.canvas.coursework import LONG_NAME, scores_change
 from tests.gradepassback.helpers import (
     Recorder,

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from gradepassback.models import PassbackCourse, PassbackRun
-from gradepassback.services.runs import passback_runs_reap
-from provisioning.models import SyncRun
-from provisioning.services.runs import MAX_ATTEMPTS, STALE_AFTER
+from gradepassback.services.runs import STALE_AFTER, passback_runs_reap
+from runs.models import SyncRun
+from runs.services.lifecycle import MAX_ATTEMPTS
 from tenants.models import District
 
 pytestmark = pytest.mark.django_db

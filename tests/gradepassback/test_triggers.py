@@ -21,7 +21,7 @@ from gradepassback.services.tokens import (
     passback_trigger_token_revoke,
 )
 from gradepassback.views import UNAUTHORIZED
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.models import AuditEvent, District
 from tests.gradepassback.conftest import district_for, provision
 from tests.gradepassback.helpers import class_with_quarters

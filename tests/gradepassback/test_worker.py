@@ -7,65 +7,30 @@ database (``transactional_db``); the sandbox it talks to runs in this process.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from gradepassback.models import PassbackCourse, PassbackRun
 from gradepassback.services.runs import passback_run_create
 from gradepassback.tasks import run_passback
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tests.gradepassback.conftest import district_for, provision, taught_classes, teach
+from tests.workers import celery_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-#: Generous: the worker must start (a few seconds) and pass back eight courses.
-WAIT_SECONDS = 120
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def worker(transactional_db):
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    redis.Redis.from_url(settings.REDIS_URL).delete(queue)  # leftovers of earlier tests
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "integration.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    celery = str(Path(sys.executable).parent / "celery")
-    process = subprocess.Popen(
-        [celery, "-A", "integration", "worker", "-Q", queue, "--concurrency=2",
-         "--loglevel=WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def worker(transactional_db, tmp_path):
+    log_path = tmp_path / "worker.log"
+    with celery_worker(log_path, concurrency=2) as process:
+        yield process, log_path
 
 
-def _wait_final(run: SyncRun) -> SyncRun:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status in SyncRun.FINAL_STATUSES:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run.pk} still {run.status} after {WAIT_SECONDS} s")
+def _final(run: SyncRun) -> bool:
+    run.refresh_from_db()
+    return run.status in SyncRun.FINAL_STATUSES
 
 
 def test_a_district_passback_fans_out_one_task_per_course(sandbox, fast_imports, worker):
@@ -75,7 +40,8 @@ def test_a_district_passback_fans_out_one_task_per_course(sandbox, fast_imports,
     run = passback_run_create(district=district, trigger=SyncRun.Trigger.MANUAL, actor_label="t")
     connection.close()  # nothing of ours holds a transaction the worker would wait on
     run_passback.delay(run.pk)
-    run = _wait_final(run)
+    process, log_path = worker
+    wait_for(lambda: _final(run), worker=process, log_path=log_path)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     passback = PassbackRun.objects.get(run=run)
     courses = PassbackCourse.objects.filter(passback_run=passback)

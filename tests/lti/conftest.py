@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from sandbox.canvas.state import TYPE_BY_NAME
+from sandbox.canvas.records import TYPE_BY_NAME
 from tests.gradepassback.conftest import (  # noqa: F401 - fixtures used by these tests
     district_for,
     fast_imports,

@@ -214,7 +214,7 @@ def test_sync_now_waits_for_a_running_sync_and_is_rate_limited_per_course(
     client, sandbox, lti_district
 ):
     from lti.services.sync import ALREADY_RUNNING, RATE_LIMITED, SYNC_LIMIT, SYNC_WINDOW_SECONDS
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
 
     district, course = lti_district
     params = _login(client, district)

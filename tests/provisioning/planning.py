@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from provisioning.models import SyncRun
 from provisioning.services.apply import mirrors_write
 from provisioning.services.plan import PlanResult, sync_plan_build
 from provisioning.services.stage import RosterStager
 from provisioning.services.workspace import Workspace
+from runs.models import SyncRun
 from tenants.models import District
 
 

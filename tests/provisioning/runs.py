@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from provisioning.models import SyncRun
 from provisioning.services.pipeline import sync_run_execute, sync_run_resume
-from provisioning.services.runs import sync_run_approve, sync_run_create
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_approve, sync_run_create
 from tenants.models import District
 
 

@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from provisioning.models import Conflict, SyncRun, SyncRunLog
-from provisioning.services.runs import sync_run_create, sync_run_transition
+from provisioning.models import Conflict
 from provisioning.services.workspace import Workspace
+from runs.models import SyncRun, SyncRunLog
+from runs.services.lifecycle import sync_run_create, sync_run_transition
 from tenants.models import AuditEvent
-from tests.provisioning.factories import district_make
+from tests.provisioning.factories import district_connected, district_make
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_the_run_page_shows_counts_schools_log_and_the_held_reason(staff):
         sourced_id="s1", detail="Login \"x\" is shared by 2 users", first_seen=run.created_at,
         last_seen=run.created_at, last_run=run,
     )  # fmt: skip
-    page = staff.get(reverse("admin:provisioning_syncrun_change", args=[run.pk]))
+    page = staff.get(reverse("admin:runs_syncrun_change", args=[run.pk]))
     text = page.content.decode()
     assert page.status_code == 200
     assert "Held for approval" in text
@@ -59,7 +60,7 @@ def test_the_run_page_shows_counts_schools_log_and_the_held_reason(staff):
     assert "Read: users 10." in text
     assert "is shared by 2 users" in text
     assert "Approve and apply" in text
-    listing = staff.get(reverse("admin:provisioning_syncrun_changelist"))
+    listing = staff.get(reverse("admin:runs_syncrun_changelist"))
     assert listing.status_code == 200
     assert "held" in listing.content.decode()
 
@@ -70,7 +71,7 @@ def test_approve_and_discard_from_the_console_are_audited(
     district = district_make()
     run = _held_run(district)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = staff.post(reverse("admin:provisioning_syncrun_approve", args=[run.pk]))
+        response = staff.post(reverse("admin:runs_syncrun_approve", args=[run.pk]))
     assert response.status_code == 302
     run.refresh_from_db()
     assert run.status == S.APPLYING
@@ -80,15 +81,21 @@ def test_approve_and_discard_from_the_console_are_audited(
     assert approved.actor_label == "ops"
 
     second = _held_run(district_make())
-    staff.post(reverse("admin:provisioning_syncrun_discard", args=[second.pk]))
+    staff.post(reverse("admin:runs_syncrun_discard", args=[second.pk]))
     second.refresh_from_db()
     assert second.status == S.DISCARDED
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SYNC_DISCARDED).count() == 1
 
 
 def test_start_buttons_queue_a_run_or_say_why_not(staff, django_capture_on_commit_callbacks):
-    district = district_make()
-    url = reverse("admin:provisioning_syncrun_start")
+    url = reverse("admin:runs_syncrun_start")
+    unconnected = district_make()
+    missing = staff.post(url, {"district": unconnected.pk, "kind": "delta"}, follow=True)
+    assert "the OneRoster API URL, token URL, client key and client secret are missing" in (
+        missing.content.decode()
+    )
+    assert not SyncRun.objects.filter(district=unconnected).exists()
+    district = district_connected()
     with django_capture_on_commit_callbacks() as callbacks:
         response = staff.post(url, {"district": district.pk, "kind": "dry_run"})
     run = SyncRun.objects.get(district=district)
@@ -104,7 +111,7 @@ def test_dry_run_zip_downloads(staff, settings):
     district = district_make()
     run = sync_run_create(district=district, kind="dry_run", trigger="manual")
     run.dry_run_zip.save("plan.zip", ContentFile(b"PK\x05\x06" + b"\x00" * 18))
-    response = staff.get(reverse("admin:provisioning_syncrun_zip", args=[run.pk]))
+    response = staff.get(reverse("admin:runs_syncrun_zip", args=[run.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     assert f"{district.slug}-dry-run-{run.pk}.zip" in response["Content-Disposition"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from provisioning.models import CanvasRow, RosterEnrollment, RosterUser, SyncRun
+from provisioning.models import CanvasRow, RosterEnrollment, RosterUser
 from provisioning.services import apply
+from runs.models import SyncRun
 from tests.provisioning.runs import last_import, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)

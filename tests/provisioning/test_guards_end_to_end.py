@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.models import CanvasRow, RosterEnrollment, SyncRun
-from provisioning.services.runs import sync_run_discard
+from provisioning.models import CanvasRow, RosterEnrollment
 from provisioning.services.workspace import Workspace
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_discard
 from tenants.models import AuditEvent
 from tests.provisioning.canvas_view import course_term, enrollment_state, term_state
 from tests.provisioning.runs import approve, last_import, sync

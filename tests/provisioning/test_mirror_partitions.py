@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from provisioning.models import CanvasRow, RosterEnrollment, RosterUser, SyncRun
+from provisioning.models import CanvasRow, RosterEnrollment, RosterUser
 from provisioning.services import apply
 from provisioning.services.partitions import CANVAS_TABLE, partition_name
+from runs.models import SyncRun
 from tests.provisioning.factories import district_make
 from tests.provisioning.planning import commit, plan_records
 from tests.provisioning.roster import roster_build

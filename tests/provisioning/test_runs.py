@@ -9,9 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from provisioning.locks import DistrictBusy, _redis, district_lock, lock_name
-from provisioning.models import SyncRun
-from provisioning.services.runs import (
+from provisioning.services.workspace import Workspace
+from provisioning.tasks import run_sync
+from runs.locks import DistrictBusy, _redis, district_lock, lock_name
+from runs.models import SyncRun
+from runs.services.lifecycle import (
     RUN_WORKER_LOST,
     SyncRunAlreadyActive,
     SyncRunLost,
@@ -19,10 +21,8 @@ from provisioning.services.runs import (
     sync_run_create,
     sync_run_heartbeat,
     sync_run_transition,
-    sync_runs_reap,
 )
-from provisioning.services.workspace import Workspace
-from provisioning.tasks import run_sync
+from runs.services.reaper import runs_reap
 from tenants.models import AuditEvent
 from tests.provisioning.factories import district_make
 
@@ -97,14 +97,14 @@ def test_concurrent_starts_for_one_district_leave_exactly_one_active_run():
 def test_the_district_lock_is_exclusive_and_never_releases_someone_elses():
     district_id = 987654
     _redis().delete(lock_name(district_id))
-    with district_lock(district_id):
-        with pytest.raises(DistrictBusy), district_lock(district_id):
+    with district_lock(district_id, run_id=1):
+        with pytest.raises(DistrictBusy), district_lock(district_id, run_id=2):
             pass
         # Our lease ran out and another worker took the lock: leaving must not free theirs.
         _redis().set(lock_name(district_id), "another-workers-token")
     assert _redis().get(lock_name(district_id)) == b"another-workers-token"
     _redis().delete(lock_name(district_id))
-    with district_lock(district_id):
+    with district_lock(district_id, run_id=3):
         pass
     assert not _redis().exists(lock_name(district_id))
 
@@ -143,7 +143,7 @@ def test_the_reaper_fails_silent_runs_and_resends_lost_messages():
     sync_run_transition(run=finished, to=S.FAILED)
     Workspace(finished.pk).create()  # left behind by a crash after the run ended
 
-    result = sync_runs_reap()
+    result = runs_reap()
     assert result.failed == [stuck.pk]
     assert result.resend_applying == [applying.pk]
     assert result.resend_queued == [lost.pk]

@@ -8,10 +8,10 @@ import json
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from provisioning.models import SyncRun
 from provisioning.services.schedules import REAPER_NAME, district_schedule_sync
 from provisioning.tasks import scheduled_sync
-from tests.provisioning.factories import district_make
+from runs.models import SyncRun
+from tests.provisioning.factories import district_connected, district_make
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_a_district_gets_a_nightly_delta_and_a_weekly_full_in_its_timezone():
 def test_the_scheduled_entry_queues_one_run_and_skips_while_one_is_active(
     django_capture_on_commit_callbacks,
 ):
-    district = district_make()
+    district = district_connected()
     with django_capture_on_commit_callbacks() as callbacks:
         scheduled_sync(district.pk, "full")
     run = SyncRun.objects.get(district=district)
@@ -48,3 +48,10 @@ def test_the_scheduled_entry_queues_one_run_and_skips_while_one_is_active(
     assert len(callbacks) == 1
     scheduled_sync(district.pk, "delta")
     assert SyncRun.objects.filter(district=district).count() == 1
+
+
+def test_beat_leaves_nothing_behind_for_a_district_without_credentials():
+    """Beat goes through the launcher too: a district that cannot run gets no queued run."""
+    district = district_make()
+    scheduled_sync(district.pk, "delta")
+    assert not SyncRun.objects.filter(district=district).exists()

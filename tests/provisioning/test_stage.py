@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from integration.oneroster.records import Enrollment, InvalidRecord, PagingAnomaly
-from provisioning.models import SyncRun
 from provisioning.services.stage import RosterStager
 from provisioning.services.workspace import Workspace
+from runs.models import SyncRun
 from tests.provisioning.factories import district_make
 
 pytestmark = pytest.mark.django_db

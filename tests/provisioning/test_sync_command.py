@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from provisioning.models import SyncRun
-from provisioning.services.runs import sync_run_create
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_create
 from tenants.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -15,6 +15,7 @@ import requests
 from django.core.management import call_command
 
 from sandbox.server import start_sandbox
+from tests.subprocess_env import subprocess_env
 
 DESIGN_KEYS = {
     "oneroster_url",
@@ -98,7 +99,7 @@ def test_http_details_keep_alive_chunked_bodies_and_head():
 
 
 def test_manage_py_sandbox_serve_prints_one_json_line_and_stops_on_sigterm():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "integration.settings.test"}
+    env = subprocess_env()
     command = [sys.executable, str(ROOT / "manage.py"), "sandbox", "serve", "--students", "12",
                "--schools", "1", "--seed", "4", "--no-canvas"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True, cwd=ROOT)

@@ -391,7 +391,11 @@ def test_intake_links_can_be_revoked_from_the_list(admin_client_plain, full_dist
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(django_settings.REDIS_URL)
-    queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    # The broker keeps its keys in the deployment namespace (global_keyprefix).
+    queue = (
+        django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+        + django_settings.CELERY_TASK_DEFAULT_QUEUE
+    )
     client.delete(queue)
     yield client, queue
     client.delete(queue)

@@ -72,7 +72,11 @@ def open_link(client: Client, url: str) -> str:
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(settings.REDIS_URL)
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    # The broker keeps its keys in the deployment namespace (global_keyprefix).
+    queue = (
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+        + settings.CELERY_TASK_DEFAULT_QUEUE
+    )
     client.delete(queue)
     yield client, queue
     client.delete(queue)

@@ -2,50 +2,43 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.subprocess_env import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+#: What a fresh operator's shell does not have: the test settings' development switches.
+_DEVELOPMENT_ONLY = (
+    "DEBUG",
+    "SECRET_KEY",
+    "FERNET_KEYS",
+    "ALLOWED_HOSTS",
+    "ALLOW_PRIVATE_UPSTREAMS",
+    "ALLOW_HTTP_UPSTREAMS",
+    "OTP_REQUIRED",
+)
 
 
 def manage(
     *args: str, settings_module: str | None = "integration.settings.base", **env: str
 ) -> subprocess.CompletedProcess:
     """``manage.py`` as an operator runs it; ``settings_module=None``: none in the
-    environment, as on a fresh shell."""
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DEBUG",
-            "SECRET_KEY",
-            "FERNET_KEYS",
-            "ALLOWED_HOSTS",
-            "ALLOW_PRIVATE_UPSTREAMS",
-            "ALLOW_HTTP_UPSTREAMS",
-            "OTP_REQUIRED",
-            "DJANGO_SETTINGS_MODULE",
-        }
-    }
-    # Point at the test services so the embedded default never starts.
-    base.update(
-        DATABASE_URL=os.environ.get("DATABASE_URL", settings.DATABASE_URL),
-        REDIS_URL=settings.REDIS_URL,
+    environment, as on a fresh shell. It reaches the test services (``subprocess_env``), so
+    the embedded default never starts."""
+    environment = subprocess_env(
+        **{**dict.fromkeys(_DEVELOPMENT_ONLY), "DJANGO_SETTINGS_MODULE": settings_module, **env}
     )
-    if settings_module is not None:
-        base["DJANGO_SETTINGS_MODULE"] = settings_module
-    base.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=base,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,

@@ -32,6 +32,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sandbox.lti.routes import gradebook_url
+from sandbox.oneroster.generator import SHAPES
+from sandbox.server import start_sandbox
 from tenants.models import District
 
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
@@ -55,6 +57,12 @@ class Command(BaseCommand):
             "with random secrets.",
         )
         serve.add_argument("--no-canvas", action="store_true", help="OneRoster half only")
+        serve.add_argument(
+            "--shape",
+            choices=sorted(SHAPES),
+            default="ic",
+            help="Which plausible Infinite Campus shape to serve (docs/sandbox.md)",
+        )
 
         def control(name: str, help_text: str) -> CommandParser:
             p = sub.add_parser(name, help=help_text)
@@ -146,8 +154,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _serve(self, options: dict) -> None:
-        from sandbox.server import start_sandbox
-
         if not settings.SANDBOX_ENABLED:
             # A fake SIS with known data has no place next to real districts.
             raise CommandError(
@@ -165,6 +171,7 @@ class Command(BaseCommand):
             host=options["host"],
             fixed_secrets=seed is not None,
             canvas=not options["no_canvas"],
+            shape=SHAPES[options["shape"]],
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):

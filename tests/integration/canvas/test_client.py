@@ -23,7 +23,9 @@ from integration.http import (
     UpstreamRateLimited,
     UpstreamServerError,
 )
-from sandbox.canvas.state import Account
+from sandbox.canvas.coursework import coursework_teach
+from sandbox.canvas.records import Account
+from sandbox.canvas.sis.run import sis_zip_apply
 from tenants.models import District
 from tests.integration.canvas.conftest import TOKEN
 
@@ -122,9 +124,6 @@ def test_link_pagination_walks_every_page(client, state):
 
 
 def test_json_api_meta_pagination_for_grading_periods(client, state, roster_zip):
-    from sandbox.canvas.coursework import coursework_teach
-    from sandbox.canvas.csv_rules import sis_zip_apply
-
     sis_zip_apply(state, roster_zip.read_bytes())
     coursework_teach(state)
     course_id = state.courses_by_sis["C1"].id
@@ -254,3 +253,25 @@ def test_no_more_than_max_in_flight_requests_at_once(canvas_url, state):
             thread.join()
 
     assert 1 <= bucket.peak_in_flight <= 2
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://canvas.example.edu:443/api/v1/courses/1/sections?page=2",
+        "https://CANVAS.Example.EDU/api/v1/courses/1/sections?page=2",
+    ],
+)
+def test_a_next_link_to_the_same_origin_written_differently_is_followed(next_url):
+    responses.get(
+        "https://canvas.example.edu/api/v1/courses/1/sections",
+        json=[{"id": 1}],
+        headers={"Link": f'<{next_url}>; rel="next"'},
+    )
+    responses.get(next_url, json=[{"id": 2}])
+    client = CanvasClient(
+        base_url="https://canvas.example.edu", token="t0ken", allow_private=True, sleep=lambda s: 0
+    )
+
+    assert [s["id"] for s in client.list_sections(1)] == [1, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import responses
 
 from integration.canvas.client import CanvasClient
 from integration.canvas.errors import ImportAlreadyRunning, ImportTimedOut
@@ -190,3 +191,25 @@ def test_params_serialise_only_what_is_set():
         "skip_deletes": "true",
         "change_threshold": "5",
     }
+
+
+@responses.activate
+def test_running_imports_are_filtered_on_our_side_when_the_server_ignores_the_filter():
+    """A Canvas (or proxy) that ignores ``workflow_state[]`` lists finished imports too;
+    only the ones in a running state count."""
+    url = "https://canvas.test/api/v1/accounts/1/sis_imports"
+    responses.get(
+        url,
+        json={
+            "sis_imports": [
+                {"id": 1, "workflow_state": "imported"},
+                {"id": 2, "workflow_state": "failed_with_messages"},
+                {"id": 3, "workflow_state": "importing"},
+                {"id": 4, "workflow_state": "aborted"},
+            ]
+        },
+    )
+    with CanvasClient(base_url="https://canvas.test", token="t", sleep=lambda _s: None) as client:
+        running = client.sis_imports_running(ACCOUNT)
+
+    assert [item.id for item in running] == [3]

@@ -12,7 +12,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession, SyncRun
+from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
+from runs.models import SyncRun
 from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"
@@ -20,8 +21,8 @@ CONSOLE_PERMISSIONS = (
     ("tenants", "add_district"),
     ("tenants", "change_district"),
     ("tenants", "start_evaluation"),
-    ("provisioning", "start_syncrun"),
-    ("provisioning", "approve_syncrun"),
+    ("runs", "start_syncrun"),
+    ("runs", "approve_syncrun"),
     ("provisioning", "change_conflict"),
     ("gradepassback", "start_passback"),
 )
@@ -76,8 +77,10 @@ def run_make(district, *, kind="delta", status="succeeded", minutes_ago=60, took
         **fields,
     )
     finished = created + dt.timedelta(seconds=took) if status in SyncRun.FINAL_STATUSES else None
+    # A live run's worker is alive: its heartbeat is fresh (a stale one is failed as lost).
+    alive = timezone.now() if status in ("running", "applying") else created
     SyncRun.objects.filter(pk=run.pk).update(
-        created_at=created, started_at=created, finished_at=finished, heartbeat_at=created
+        created_at=created, started_at=created, finished_at=finished, heartbeat_at=alive
     )
     run.refresh_from_db()
     return run

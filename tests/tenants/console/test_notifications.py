@@ -8,8 +8,8 @@ import socket
 import pytest
 from django.core import mail
 
-from provisioning.models import SyncRun
-from provisioning.services.runs import sync_run_create, sync_run_fail, sync_run_transition
+from runs.models import SyncRun
+from runs.services.lifecycle import sync_run_create, sync_run_fail, sync_run_transition
 from tests.tenants.conftest import ALL_SECRETS, assert_no_secret
 from tests.tenants.console.conftest import conflict_make
 

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from provisioning.models import SyncRun, SyncRunLog
+from runs.models import SyncRun, SyncRunLog
 from tenants.models import AuditEvent, District, EvaluationReport, EvaluationRow, IntakeLink
 from tenants.services.intake import intake_token_hash
 from tests.tenants.conftest import ALL_SECRETS, CANVAS_TOKEN, assert_no_secret
@@ -353,8 +353,9 @@ def test_the_run_page_shows_the_plan_per_school_and_the_log(console, make_distri
 
 
 def test_the_progress_endpoint_sends_status_phase_and_new_log_lines(console, make_district):
+    """The phase comes from the run's stored phase, not from its log lines."""
     district = make_district()
-    run = run_make(district, status="running")
+    run = run_make(district, status="running", phase="planning")
     first = SyncRunLog.objects.create(run=run, message="Reading the roster (everything).")
     SyncRunLog.objects.create(run=run, message="Read: users 40.")
 
@@ -367,6 +368,18 @@ def test_the_progress_endpoint_sends_status_phase_and_new_log_lines(console, mak
     assert data["phase"] == "Planning and checking guards"
     assert [line["message"] for line in data["log"]] == ["Read: users 40."]
     assert "Running" in data["html"]
+
+
+def test_the_phase_shows_the_stored_progress(console, make_district):
+    district = make_district()
+    run = run_make(
+        district, status="running", phase="reading", progress={"pages_read": 1234}
+    )
+    SyncRunLog.objects.create(run=run, message="Plan: users +1.")  # never read for the phase
+
+    data = console.get(reverse("tenants:console:run_progress", args=[run.pk])).json()
+
+    assert data["phase"] == "Reading the roster from OneRoster (1,234 pages)"
 
 
 def test_a_held_run_is_approved_through_the_audited_service(

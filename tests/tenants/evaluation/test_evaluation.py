@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from provisioning.models import SyncRun
+from runs.models import SyncRun
 from tenants.evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
 from tenants.evaluation.services import evaluation_run_create, evaluation_run_execute
 from tenants.models import AuditEvent, EvaluationReport, EvaluationRow

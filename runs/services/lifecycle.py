@@ -1,63 +1,62 @@
-"""Run lifecycle: create, transition, log, heartbeat, approve, discard, reap.
+"""Run lifecycle: create, transition, log, phase, heartbeat, approve, discard, cancel, fail.
 
-``SyncRun.status`` changes only through ``sync_run_transition``. The map below is the whole
-state machine; the passback and evaluation runs use the same one.
-
-    queued ──► running ──► applying ──► succeeded
-      │          │  ▲  └──► held ──┬──► applying
-      │          │  └ (transient   └──► discarded
-      │          │     error, retry)
-      └──────────┴──────────┴──────────► failed
+``SyncRun.status`` changes only through ``sync_run_transition``, which allows exactly the
+moves in ``runs.states.TRANSITIONS``. Provisioning, grade passback and the evaluation use
+these functions; what is particular to a kind (its workspace) comes through
+``runs.registry``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from provisioning.models import SyncRun, SyncRunLog
+from runs.lease import heartbeat_every_seconds, lease
+from runs.locks import district_lock_release_for_run
+from runs.models import SyncRun, SyncRunLog
+from runs.registry import run_cleanup
+from runs.states import CANCELLABLE, LEASED, TRANSITIONS
 from tenants.models import AuditEvent
 from tenants.services.audit import actor_label_for, audit_record
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
 
     from tenants.models import District
 
 logger = logging.getLogger(__name__)
 
 S = SyncRun.Status
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.FAILED, S.DISCARDED}),
-    # running → queued: a transient upstream error before anything was sent; the task retries.
-    S.RUNNING: frozenset({S.QUEUED, S.HELD, S.APPLYING, S.SUCCEEDED, S.FAILED}),
-    S.HELD: frozenset({S.APPLYING, S.DISCARDED, S.FAILED}),
-    S.APPLYING: frozenset({S.SUCCEEDED, S.FAILED}),
-    S.SUCCEEDED: frozenset(),
-    S.FAILED: frozenset(),
-    S.DISCARDED: frozenset(),
-}
 
-#: A run whose heartbeat is older than this has lost its worker; the reaper fails it.
-STALE_AFTER = dt.timedelta(minutes=15)
-#: A queued run older than this has probably lost its task message; the reaper re-sends it.
-QUEUED_RESEND_AFTER = dt.timedelta(minutes=10)
-#: How often a busy run proves it is alive (and extends its lock).
-HEARTBEAT_EVERY_SECONDS = 30.0
 #: A run that keeps killing its worker (e.g. out of memory) stops being retried.
 MAX_ATTEMPTS = 3
 
 RUN_ALREADY_ACTIVE = "District {district} already has an active run (#{run_id}, {status})."
 RUN_TRANSITION_INVALID = "Run #{run_id} cannot go from {current} to {target}."
 RUN_WORKER_LOST = "The worker running this run stopped (killed or lost); nothing was committed."
+RUN_LEASE_EXPIRED = (
+    "Lost: no worker has worked on this run since {heartbeat} (its lease of {lease:.0f} s ran "
+    "out; the worker was killed or lost). Nothing was committed; the next run plans again."
+)
 RUN_TOO_MANY_ATTEMPTS = "The run was started {attempts} times and never finished; giving up."
+RUN_CANCELLED = "Cancelled by {actor}."
+RUN_NOT_CANCELLABLE = (
+    "Run #{run_id} is {status}: only a queued or running run can be cancelled{hint}."
+)
+RUN_CANCEL_HINTS = {
+    S.APPLYING: " (it is writing into Canvas; it finishes or fails on its own)",
+    S.HELD: " (discard it instead)",
+}
 
 _REQUEST_ACTIONS = {
     SyncRun.Kind.PASSBACK: AuditEvent.Action.PASSBACK_REQUESTED,
@@ -94,8 +93,29 @@ class SyncRunTransitionError(SyncRunError):
         )
 
 
+class SyncRunNotCancellable(SyncRunError):
+    """Only queued and running runs can be cancelled."""
+
+
 class SyncRunLost(SyncRunError):
-    """The run was failed or changed by someone else (the reaper) while this worker ran it."""
+    """The run was failed, cancelled or changed by someone else while this worker ran it."""
+
+
+# --- the database connection -----------------------------------------------------------------
+
+
+def db_connection_fresh() -> None:
+    """Drop this thread's database connection if it is dead, so the next query opens a new
+    one. After a lost connection (a restarted server, a terminated backend) the failure path
+    must not reuse it, or the run would stay ``running`` until the reaper. Inside an atomic
+    block the connection belongs to the block, which rolls back first."""
+    if connection.in_atomic_block or connection.connection is None:
+        return
+    if not connection.is_usable():
+        connection.close()
+
+
+# --- creating --------------------------------------------------------------------------------
 
 
 def sync_run_create(
@@ -107,11 +127,13 @@ def sync_run_create(
     actor_label: str = "",
     full_read: bool = False,
 ) -> SyncRun:
-    """Create a queued run, refusing if the district has an active one.
+    """Create a queued run, refusing if the district has a live active run.
 
-    A run asked for by a person (any trigger but ``schedule``) is audited. Raises
-    ``SyncRunAlreadyActive``.
+    An active run whose worker's lease ran out first fails as lost (``runs_fail_lost``), so a
+    killed worker never blocks its district for longer than one lease. A run asked for by a
+    person (any trigger but ``schedule``) is audited. Raises ``SyncRunAlreadyActive``.
     """
+    runs_fail_lost(district=district)
     label = actor_label or actor_label_for(actor, default=trigger)
     full_read = full_read or kind == SyncRun.Kind.FULL
     try:
@@ -139,6 +161,9 @@ def sync_run_create(
         ).first()
         raise SyncRunAlreadyActive(district=district, active=active) from exc
     return run
+
+
+# --- moving ----------------------------------------------------------------------------------
 
 
 def sync_run_transition(*, run: SyncRun, to: str, **fields: object) -> SyncRun:
@@ -184,22 +209,42 @@ def sync_run_log(*, run: SyncRun, message: str, level: str = SyncRunLog.Level.IN
     )
 
 
+def sync_run_phase(*, run: SyncRun, phase: str, **progress: object) -> None:
+    """Record where a live run is: ``phase`` (``SyncRun.Phase``) and the counts known so far.
+
+    Entering a new phase stamps ``progress["phase_started"][phase]``, which the benchmark
+    reads for timings. Counts merge into ``progress``; unknown ones are simply left out.
+    """
+    merged = dict(run.progress or {})
+    if phase != run.phase:
+        started = dict(merged.get("phase_started", {}))
+        started[phase] = timezone.now().isoformat()
+        merged["phase_started"] = started
+    merged.update(progress)
+    SyncRun.objects.filter(pk=run.pk).update(phase=phase, progress=merged)
+    run.phase, run.progress = phase, merged
+
+
+# --- heartbeat -------------------------------------------------------------------------------
+
+
 def sync_run_heartbeat(*, run: SyncRun, using: Any = None) -> None:
     """Record that a worker still holds ``run``; raise ``SyncRunLost`` if it no longer can.
 
-    The update is conditional on the run still being live, so it doubles as a fencing check:
-    a worker that outlived its lease (and was reaped) stops instead of writing on. ``using``
-    is a second database connection, for heartbeats while a transaction is open on the
-    main one (``provisioning.services.apply.RunProgress``).
+    The update is conditional on the run still being live, so it doubles as a fencing check
+    and the safe point where a cancelled run stops: a worker whose run was cancelled, or
+    failed as lost after its lease ran out, stops instead of writing on. ``using`` is a second
+    database connection, for heartbeats while a transaction is open on the main one
+    (``provisioning.services.apply.RunProgress``).
     """
     if using is None:
-        updated = SyncRun.objects.filter(pk=run.pk, status__in=(S.RUNNING, S.APPLYING)).update(
+        updated = SyncRun.objects.filter(pk=run.pk, status__in=tuple(LEASED)).update(
             heartbeat_at=timezone.now()
         )
     else:
         with using.cursor() as cursor:
             cursor.execute(
-                "UPDATE provisioning_syncrun SET heartbeat_at = %s "
+                f"UPDATE {SyncRun._meta.db_table} SET heartbeat_at = %s "  # noqa: S608
                 "WHERE id = %s AND status IN ('running', 'applying')",
                 [timezone.now(), run.pk],
             )
@@ -210,8 +255,9 @@ def sync_run_heartbeat(*, run: SyncRun, using: Any = None) -> None:
 
 class Heartbeat:
     """Throttled liveness signal of the worker holding a run: updates the run's heartbeat
-    (a fencing check too) and calls ``extend`` (the task's lock extension), at most every
-    ``HEARTBEAT_EVERY_SECONDS``. ``side``, when set, is the connection to write it with."""
+    (a fencing check and the cancel point too) and calls ``extend`` (the district lock's
+    lease), at most every third of the lease. ``side``, when set, is the connection to
+    write it with."""
 
     def __init__(self, run: SyncRun, *, extend: Callable[[], object] | None = None) -> None:
         self.run = run
@@ -221,7 +267,7 @@ class Heartbeat:
 
     def __call__(self) -> None:
         now = time.monotonic()
-        if now - self._last < HEARTBEAT_EVERY_SECONDS:
+        if now - self._last < heartbeat_every_seconds():
             return
         self._last = now
         sync_run_heartbeat(run=self.run, using=self.side)
@@ -229,13 +275,27 @@ class Heartbeat:
             self.extend()
 
 
-def sync_run_fail(*, run: SyncRun, error: str) -> SyncRun:
-    """Mark a live run failed with ``error`` (a message for people, never secrets)."""
-    from provisioning.services.workspace import Workspace
+# --- ending ----------------------------------------------------------------------------------
 
+
+def sync_run_fail(*, run: SyncRun, error: str) -> SyncRun:
+    """Mark a live run failed with ``error`` (a message for people, never secrets), on a
+    working connection (``db_connection_fresh``), and drop what it left behind."""
+    db_connection_fresh()
     sync_run_transition(run=run, to=S.FAILED, error=error[:4000])
     sync_run_log(run=run, message=f"Failed: {error}", level=SyncRunLog.Level.ERROR)
-    Workspace(run.pk).drop()
+    run_cleanup(run)
+    return run
+
+
+def sync_run_fail_if_active(*, run: SyncRun, error: str) -> SyncRun:
+    """The error path of a worker: fail ``run`` unless it already ended (cancelled, reaped).
+    Safe after a lost database connection: it opens a new one first."""
+    db_connection_fresh()
+    run.refresh_from_db()
+    if run.is_active:
+        with contextlib.suppress(SyncRunTransitionError):  # it ended meanwhile
+            sync_run_fail(run=run, error=error)
     return run
 
 
@@ -270,8 +330,6 @@ def sync_run_discard(
     *, run: SyncRun, actor: AbstractBaseUser | None, actor_label: str = ""
 ) -> SyncRun:
     """Discard a held (or still queued) run: nothing is sent and its plan is deleted. Audited."""
-    from provisioning.services.workspace import Workspace
-
     label = actor_label or actor_label_for(actor)
     with transaction.atomic():
         sync_run_transition(
@@ -289,7 +347,50 @@ def sync_run_discard(
             changes={"held_reason": run.held_reason, "counts": run.counts},
         )
         sync_run_log(run=run, message=f"Discarded by {label}.")
-    Workspace(run.pk).drop()
+    run_cleanup(run)
+    return run
+
+
+def sync_run_cancel(
+    *, run: SyncRun, actor: AbstractBaseUser | None, actor_label: str = ""
+) -> SyncRun:
+    """Cancel a queued or running run. Audited; the district is free as soon as this returns.
+
+    Nothing is half-applied: a queued run never started, and a running one has sent nothing
+    yet (sending starts in ``applying``, which cannot be cancelled). Its worker stops at its
+    next heartbeat (``SyncRunLost``) and drops its own workspace; a queued run's is dropped
+    here. Raises ``SyncRunNotCancellable`` for any other status.
+    """
+    label = actor_label or actor_label_for(actor)
+    with transaction.atomic():
+        current = SyncRun.objects.select_for_update().get(pk=run.pk)
+        if current.status not in CANCELLABLE:
+            raise SyncRunNotCancellable(
+                RUN_NOT_CANCELLABLE.format(
+                    run_id=run.pk,
+                    status=current.status,
+                    hint=RUN_CANCEL_HINTS.get(current.status, ""),
+                )
+            )
+        was = current.status
+        sync_run_transition(
+            run=run,
+            to=S.CANCELLED,
+            error=RUN_CANCELLED.format(actor=label),
+            decided_by=actor if actor is not None and actor.is_authenticated else None,
+            decided_at=timezone.now(),
+        )
+        audit_record(
+            actor=actor,
+            actor_label=label,
+            action=AuditEvent.Action.RUN_CANCELLED,
+            district=run.district,
+            target=f"run #{run.pk}",
+            changes={"kind": run.kind, "status": [was, S.CANCELLED]},
+        )
+        sync_run_log(run=run, message=f"Cancelled by {label}.", level=SyncRunLog.Level.WARNING)
+    if was == S.QUEUED:
+        run_cleanup(run)
     return run
 
 
@@ -304,69 +405,57 @@ def sync_run_worker_lost(*, run: SyncRun) -> SyncRun:
     return sync_run_fail(run=run, error=RUN_WORKER_LOST)
 
 
-def _workspaces_sweep() -> None:
-    """Drop run schemas left behind by runs that ended without cleaning up (a crash after
-    the commit, a killed command): only an active run's schema is still needed."""
-    from django.db import connection
-
-    from provisioning.services.workspace import Workspace
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT substring(nspname from 10)::bigint FROM pg_namespace "
-            "WHERE nspname ~ '^prov_run_[0-9]+$'"
-        )
-        run_ids = [row[0] for row in cursor.fetchall()]
-    active = set(
-        SyncRun.objects.filter(pk__in=run_ids, status__in=SyncRun.ACTIVE_STATUSES).values_list(
-            "pk", flat=True
-        )
-    )
-    for run_id in set(run_ids) - active:
-        Workspace(run_id).drop()
+# --- lost runs -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReapResult:
-    """What the reaper did and what the caller should send again."""
-
-    failed: list[int]
-    resend_queued: list[int]  # queued runs whose task message was probably lost
-    resend_applying: list[int]  # approved or interrupted applies: applying is idempotent
-
-
-def sync_runs_reap(*, now: dt.datetime | None = None) -> ReapResult:
-    """Find provisioning runs nobody is working on.
-
-    - ``running`` with a stale heartbeat: its worker died mid-read or mid-plan → failed
-      (nothing was sent; the next run plans again);
-    - ``applying`` with a stale heartbeat: re-sent to ``provisioning.apply_run``, which
-      re-applies the stored plan (Canvas imports are idempotent and the mirrors commit in
-      one transaction), until ``MAX_ATTEMPTS`` → failed;
-    - ``queued`` for a while: its message was probably lost (broker down at commit) → re-sent;
-    - the schema of a run that is over (crashed after its commit) → dropped.
-
-    A held run waits for a person and is never reaped. Called by ``provisioning.reap_runs``.
-    """
+def sync_run_lost(*, run: SyncRun, now: dt.datetime | None = None) -> SyncRun:
+    """Fail a run whose lease ran out (its worker was killed or lost), audited with the
+    reason, and release the district lock its dead worker still holds."""
     now = now or timezone.now()
-    kinds = (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN)
+    heartbeat = run.heartbeat_at or run.started_at or run.created_at
+    reason = RUN_LEASE_EXPIRED.format(
+        heartbeat=f"{heartbeat:%Y-%m-%d %H:%M:%S} UTC", lease=lease().total_seconds()
+    )
+    with transaction.atomic():
+        sync_run_fail(run=run, error=reason)
+        audit_record(
+            actor=None,
+            actor_label="system",
+            action=AuditEvent.Action.RUN_LOST,
+            district=run.district,
+            target=f"run #{run.pk}",
+            changes={"kind": run.kind, "heartbeat_at": heartbeat.isoformat()},
+        )
+    try:
+        district_lock_release_for_run(run.district_id, run.pk)
+    except RedisError as exc:  # the lock lapses on its own within one lease
+        logger.warning("run %s: could not release its district lock: %s", run.pk, exc)
+    return run
+
+
+def runs_lost(
+    *, district: District | None = None, now: dt.datetime | None = None
+) -> QuerySet[SyncRun]:
+    """Leased runs (running, applying) whose heartbeat is older than the lease. Passback runs
+    are left to their own reaper: their courses wait in the queue between heartbeats."""
+    now = now or timezone.now()
     stale = SyncRun.objects.filter(
-        kind__in=kinds, status__in=(S.RUNNING, S.APPLYING), heartbeat_at__lt=now - STALE_AFTER
-    )
-    failed, resend_applying = [], []
-    for run in stale:
-        if run.status == S.APPLYING and run.attempts < MAX_ATTEMPTS:
-            resend_applying.append(run.pk)
-            continue
+        status__in=tuple(LEASED), heartbeat_at__lt=now - lease()
+    ).exclude(kind=SyncRun.Kind.PASSBACK)
+    if district is not None:
+        stale = stale.filter(district=district)
+    return stale.select_related("district")
+
+
+def runs_fail_lost(
+    *, district: District | None = None, now: dt.datetime | None = None
+) -> list[int]:
+    """Fail every lost run (of ``district``, or all); return their ids."""
+    failed = []
+    for run in runs_lost(district=district, now=now):
         try:
-            sync_run_worker_lost(run=run)
+            sync_run_lost(run=run, now=now)
         except SyncRunTransitionError:
-            continue  # it moved on meanwhile
+            continue  # it moved on meanwhile: its worker is alive after all
         failed.append(run.pk)
-    _workspaces_sweep()
-    resend_queued = list(
-        SyncRun.objects.filter(
-            kind__in=kinds, status=S.QUEUED, created_at__lt=now - QUEUED_RESEND_AFTER
-        ).values_list("pk", flat=True)
-    )
-    return ReapResult(failed=failed, resend_queued=resend_queued, resend_applying=resend_applying)
+    return failed

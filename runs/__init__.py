@@ -1,0 +1,1 @@
+"""The run core (layer 3): runs, their states, locks, lease, reaper, notifications, launcher."""
