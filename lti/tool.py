@@ -11,7 +11,8 @@ Why the overrides (each checked against pylti1p3 2.0.0's source):
 - **Single-use nonces.** The library only checks that a nonce was issued; we delete the
   state and the nonce when a launch uses them, so a replayed id_token is refused.
 - **Audience, issuer, expiry.** The library decodes with ``verify_aud`` off; we decode with
-  the registration's client_id as audience and issuer, and require ``exp`` and ``iat``.
+  the registration's client_id as audience and issuer, require ``exp`` and ``iat``, and
+  require ``azp`` to be our client_id when there are several audiences (or an ``azp``).
 - **The platform's JWKS** is fetched through the project's HTTP layer (timeouts, address
   guard) and cached briefly; an unknown ``kid`` refetches once (platform key rotation).
 """
@@ -227,4 +228,11 @@ class ToolMessageLaunch(DjangoMessageLaunch):
             )
         except jwt.InvalidTokenError as exc:
             raise LtiException(f"Can't decode id_token: {exc}") from exc
+        # LTI 1.3 §5.1.3: with several audiences, the authorized party must be this tool.
+        body = self._get_jwt_body()
+        client_id = self._registration.get_client_id()
+        audiences = body.get("aud")
+        several = isinstance(audiences, list) and len(audiences) > 1
+        if (several or "azp" in body) and body.get("azp") != client_id:
+            raise LtiException("The id_token's authorized party (azp) is not this tool")
         return self

@@ -66,7 +66,8 @@ def _id_token(sandbox, district, course, *, nonce, user=None, role="instructor",
         now=dt.datetime.now(tz=dt.UTC),
     )
     claims.update(changes)
-    return platform_state.id_token_sign(claims)
+    # A change to None removes the claim.
+    return platform_state.id_token_sign({k: v for k, v in claims.items() if v is not None})
 
 
 def _launch(client, district, id_token, state):
@@ -137,10 +138,18 @@ def test_an_expired_id_token_is_refused(client, sandbox, lti_district):
 def test_an_id_token_for_another_audience_is_refused(client, sandbox, lti_district):
     district, course = lti_district
     params = _login(client, district)
-    for aud in ("999999", ["999999"], ["999999", LtiPlatform.objects.get().client_id]):
-        token = _id_token(sandbox, district, course, nonce=params["nonce"], aud=aud)
+    ours = LtiPlatform.objects.get().client_id
+    for aud, azp in (
+        ("999999", "999999"),
+        (["999999"], "999999"),
+        (["999999", ours], ours),
+        ([ours, "999999"], "999999"),
+        ([ours, "999999"], None),
+    ):
+        changes = {"aud": aud, "azp": azp}
+        token = _id_token(sandbox, district, course, nonce=params["nonce"], **changes)
         response = _launch(client, district, token, params["state"])
-        assert response.status_code == 403, aud
+        assert response.status_code == 403, (aud, azp)
         assert LAUNCH_FAILED in text(response)
 
 
