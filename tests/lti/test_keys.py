@@ -118,3 +118,41 @@ def test_the_console_page_edits_the_registration_and_shows_the_json(client, plat
     assert LtiPlatform.objects.get().client_id == "10000000000099"
     event = AuditEvent.objects.filter(target="lti").first()
     assert event.actor == user
+
+
+def test_key_rotation_of_the_fernet_keys_covers_the_tool_keys():
+    from tenants.services.keys import encrypted_fields
+
+    found = {model: [f.name for f in fields] for model, fields in encrypted_fields()}
+    assert found[LtiKey] == ["private_key_pem"]
+
+
+def test_the_admin_saves_the_registration_through_the_audited_service(client, platform):
+    from django.contrib.auth import get_user_model
+
+    admin_user = get_user_model().objects.create_superuser("root", password="x" * 12)
+    client.force_login(admin_user)
+    url = reverse("admin:lti_ltiplatform_change", args=[platform.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "private_key_pem" not in page.content.decode()
+    values = {
+        "issuer": platform.issuer,
+        "client_id": platform.client_id,
+        "deployment_id": "10:admin",
+        "auth_login_url": platform.auth_login_url,
+        "auth_token_url": platform.auth_token_url,
+        "key_set_url": platform.key_set_url,
+        "keys-TOTAL_FORMS": "1",
+        "keys-INITIAL_FORMS": "1",
+        "keys-MIN_NUM_FORMS": "0",
+        "keys-MAX_NUM_FORMS": "1000",
+        "keys-0-id": str(LtiKey.objects.get().pk),
+        "keys-0-platform": str(platform.pk),
+    }
+    response = client.post(url, values)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert LtiPlatform.objects.get().deployment_id == "10:admin"
+    event = AuditEvent.objects.filter(target="lti").first()
+    assert event.actor == admin_user
+    assert event.changes == {"deployment_id": ["7:abc", "10:admin"]}
