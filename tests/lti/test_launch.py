@@ -263,3 +263,12 @@ def test_the_page_shows_course_grades_when_the_district_sends_them(client, sandb
     assert 'id="course-grades"' in body
     assert "Course grade" in body
     assert "held by the SIS" in body
+
+
+def test_a_ta_launch_opens_the_page(client, sandbox, lti_district):
+    district, course = lti_district
+    params = _login(client, district)
+    token = _id_token(sandbox, district, course, nonce=params["nonce"], role="ta")
+    response = _launch(client, district, token, params["state"])
+    assert response.status_code == 302
+    assert "(TA)" in text(client.get(response["Location"]))
