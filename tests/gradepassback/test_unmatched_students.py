@@ -8,7 +8,7 @@ import pytest
 from gradepassback import mapping
 from gradepassback.models import PassbackConflict
 from provisioning.models import SyncRun
-from sandbox.canvas.state import E_ACTIVE, STUDENT
+from sandbox.canvas.records import E_ACTIVE, STUDENT
 from tests.gradepassback.conftest import district_for, provision, taught_classes, teach
 from tests.gradepassback.helpers import canvas_course, passback
 
