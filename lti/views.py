@@ -30,6 +30,7 @@ from lti.services.gradesync import course_sync_read
 from lti.services.keys import platform_jwks
 from lti.services.launch import (
     LaunchRefused,
+    LaunchSession,
     launch_session_build,
     launch_token_issue,
     launch_token_read,
@@ -132,7 +133,9 @@ def _page_url(token: str, **extra: object) -> str:
     return reverse("lti:sync") + "?" + urlencode({"t": token, **extra})
 
 
-def _session(request: HttpRequest, token: str):
+def _session(
+    request: HttpRequest, token: str
+) -> tuple[LaunchSession, District] | tuple[None, None]:
     session = launch_token_read(token)
     if session is None:
         return None, None
@@ -151,7 +154,15 @@ def sync_page(request: HttpRequest) -> HttpResponse:
     return _render_page(request, token, session, district, error=request.GET.get("error", ""))
 
 
-def _render_page(request, token, session, district, *, error: str = "", status: int = 200):
+def _render_page(
+    request: HttpRequest,
+    token: str,
+    session: LaunchSession,
+    district: District,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     facts, canvas_error = None, ""
     try:
         canvas = CanvasClient.for_district(district)
