@@ -80,9 +80,8 @@ def _passback(
     context: BenchmarkContext, courses: list[str], *, full: bool
 ) -> tuple[float, SyncRun]:
     from gradepassback.services.runs import passback_run_create, passback_run_execute
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient, OneRosterConfig
     from runs.models import SyncRun
+    from tenants.services.clients import district_canvas_client, district_oneroster_client
 
     district = context.district
     started = time.perf_counter()
@@ -93,20 +92,9 @@ def _passback(
         course_sis_ids=courses,
         full=full,
     )
-    vendor = district.vendor_credentials()
-    config = OneRosterConfig(
-        base_url=district.oneroster_base_url,
-        token_url=district.oneroster_token_url,
-        client_id=district.oneroster_client_id,
-        client_secret=district.oneroster_client_secret,
-        vendor_key=vendor[0] if vendor else None,
-        vendor_secret=vendor[1] if vendor else None,
-        concurrency=district.oneroster_concurrency,
-        allow_private=True,
-    )
     with (
-        OneRosterClient(config) as oneroster,
-        CanvasClient.for_district(district, allow_private=True) as canvas,
+        district_oneroster_client(district, allow_private=True) as oneroster,
+        district_canvas_client(district, allow_private=True) as canvas,
     ):
         run = passback_run_execute(
             run=run, canvas=canvas, oneroster=oneroster, parallel=PARALLEL_COURSES

@@ -16,7 +16,7 @@ from gradepassback.models import (
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from provisioning.models import SyncRun
+    from runs.models import SyncRun
     from tenants.models import District
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from console.access import console_view, require
 from lti.models import LtiPlatform
 from lti.services.platforms import (
     PLATFORM_FIELDS,
@@ -22,7 +23,6 @@ from lti.services.platforms import (
     canvas_tool_config,
     lti_platform_save,
 )
-from tenants.console.access import console_view, require
 from tenants.models import District
 
 

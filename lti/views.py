@@ -22,7 +22,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.exception import LtiException, OIDCException
 
-from integration.canvas.client import CanvasClient
 from integration.canvas.errors import CanvasNotConfigured
 from integration.http import UpstreamError
 from lti.models import LtiPlatform
@@ -41,6 +40,7 @@ from lti.services.platforms import canvas_tool_config
 from lti.services.sync import SyncRefused, course_sync_progress, course_sync_start
 from lti.tool import ToolMessageLaunch, ToolOIDCLogin
 from tenants.models import District
+from tenants.services.clients import district_canvas_client
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,7 +165,7 @@ def _render_page(
 ) -> HttpResponse:
     facts, canvas_error = None, ""
     try:
-        canvas = CanvasClient.for_district(district)
+        canvas = district_canvas_client(district)
         try:
             facts = course_sync_read(
                 district=district, sis_course_id=session.sis_course_id, canvas=canvas

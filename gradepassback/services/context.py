@@ -11,13 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import connection
-
 from gradepassback.gate import RequestGate
 from gradepassback.mapping import CategoryIndex, Options, Period
 from gradepassback.models import CategoryOverride
-from provisioning.mapping import FILES
-from provisioning.models import RosterClass, RosterSession
+from provisioning.selectors import (
+    canvas_user_sourced_ids,
+    roster_class_terms,
+    roster_session_list,
+)
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
@@ -79,14 +81,7 @@ class SisUserIds:
         if self.district.user_id_source == "sourcedId":
             return sis_user_id
         if self._index is None:
-            index = FILES["users"].columns.index("user_id") + 1
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT row[{index}], key FROM provisioning_canvasrow "  # noqa: S608
-                    "WHERE district_id = %s AND file = 'users'",
-                    [self.district.pk],
-                )
-                self._index = dict(cursor.fetchall())
+            self._index = canvas_user_sourced_ids(district=self.district)
         return self._index.get(sis_user_id)
 
 
@@ -94,15 +89,11 @@ def class_periods_for(
     *, district: District, class_sourced_ids: set[str]
 ) -> dict[str, tuple[Period, ...]]:
     """Known classes among ``class_sourced_ids`` → their academic sessions."""
-    classes = dict(
-        RosterClass.objects.filter(
-            district=district, sourced_id__in=class_sourced_ids
-        ).values_list("sourced_id", "terms")
-    )
+    classes = roster_class_terms(district=district, class_sourced_ids=class_sourced_ids)
     wanted = {sid for terms in classes.values() for sid in terms}
     sessions = {
         s.sourced_id: Period(s.sourced_id, s.title, s.start_date, s.end_date)
-        for s in RosterSession.objects.filter(district=district, sourced_id__in=wanted)
+        for s in roster_session_list(district=district, sourced_ids=wanted)
     }
     return {
         class_sid: tuple(sessions[t] for t in terms if t in sessions)
@@ -130,16 +121,13 @@ def passback_context_build(
     oneroster: OneRosterClient | None = None,
 ) -> PassbackContext:
     """A context for ``run``; clients default to the district's own."""
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient
-
     district = run.district
     return PassbackContext(
         district=district,
         run=run,
         options=Options.for_district(district),
-        canvas=canvas or CanvasClient.for_district(district),
-        oneroster=oneroster or OneRosterClient.for_district(district),
+        canvas=canvas or district_canvas_client(district),
+        oneroster=oneroster or district_oneroster_client(district),
         gate=RequestGate(district_id=district.pk, limit=district.oneroster_concurrency),
         categories=category_index_build(district=district, categories=categories),
         writers=ThreadPoolExecutor(

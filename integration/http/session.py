@@ -63,8 +63,13 @@ class RetryPolicy:
     budget_seconds: float = 180.0
 
 
-class _Transient(Exception):
-    """Internal: a failure worth another attempt. Carries the typed error to raise at the end."""
+class TransientFailure(Exception):
+    """A failure worth another attempt, as ``classify`` and ``_attempt`` report it to the retry
+    loop. Carries the typed error raised once the attempts are spent; never leaves a session.
+
+    Public because the protocol sessions (OneRoster, Canvas) refine ``classify`` and return
+    it. Callers outside a session ask ``integration.http.errors.is_transient`` instead.
+    """
 
     def __init__(self, error: UpstreamError, retry_after: float | None = None) -> None:
         super().__init__(str(error))
@@ -150,13 +155,13 @@ class UpstreamSession:
         if not may_retry:
             try:
                 return self._attempt(method, url, **kwargs)
-            except _Transient as exc:
+            except TransientFailure as exc:
                 raise exc.error from None
         policy = self.retry
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_seconds),
             wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception_type(TransientFailure),
             sleep=self._sleep,
             reraise=True,
         )
@@ -164,7 +169,7 @@ class UpstreamSession:
             for attempt in retrying:
                 with attempt:
                     return self._attempt(method, url, **kwargs)
-        except _Transient as exc:
+        except TransientFailure as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -181,15 +186,15 @@ class UpstreamSession:
         kwargs.setdefault("allow_redirects", False)
         return kwargs
 
-    def classify(self, response: requests.Response) -> UpstreamError | _Transient | None:
-        """Map a response to an error (``_Transient`` = retry), or ``None`` when it is fine."""
+    def classify(self, response: requests.Response) -> UpstreamError | TransientFailure | None:
+        """Map a response to an error (a ``TransientFailure`` is retried), or ``None`` if fine."""
         status = response.status_code
         where = safe_url(response.url or "")
         if status < 400:
             return None
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            return _Transient(
+            return TransientFailure(
                 UpstreamRateLimited(
                     f"{self.role} kept rate-limiting requests to {where}",
                     retry_after=retry_after,
@@ -199,7 +204,7 @@ class UpstreamSession:
                 retry_after,
             )
         if status in (502, 503, 504):
-            return _Transient(
+            return TransientFailure(
                 UpstreamServerError(
                     f"{self.role} answered {status} for {where}",
                     status=status,
@@ -275,15 +280,15 @@ class UpstreamSession:
                 # Force the body now so a cut-off body is a (retryable) transport error.
                 _ = response.content
         except requests.exceptions.Timeout as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamTimeout(f"{self.role} timed out at {where}", url=where)
             ) from exc
         except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamProtocolError(f"{self.role} cut the response short at {where}", url=where)
             ) from exc
         except requests.exceptions.ConnectionError as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamUnreachable(f"{self.role} could not be reached at {where}", url=where)
             ) from exc
         except (
@@ -307,6 +312,6 @@ class UpstreamSession:
         exc = state.outcome.exception() if state.outcome else None
         backoff = min(self.retry.max_wait, self.retry.base_delay * 2 ** (state.attempt_number - 1))
         delay = random.uniform(0, backoff)  # noqa: S311 - jitter, not cryptography
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
+        if isinstance(exc, TransientFailure) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, self.retry.max_wait))
         return delay

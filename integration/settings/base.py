@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "runs",
     "provisioning",
     "gradepassback",
+    "evaluation",
+    "console",
     "lti",
     "sandbox",
 ]
@@ -234,7 +236,7 @@ if "EMAIL_URL" in env.ENVIRON and env("EMAIL_URL"):
 else:
     EMAIL_BACKEND = env(
         "EMAIL_BACKEND",
-        default="django.core.mail.backends.console.EmailBackend"
+        default="integration.mail.StderrEmailBackend"
         if DEBUG
         else "django.core.mail.backends.smtp.EmailBackend",
     )

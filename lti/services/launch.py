@@ -19,10 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core import signing
-from django.db import connection
 
-from gradepassback.services.runs import provisioned_course_ids
-from provisioning.mapping import FILES
+from provisioning.selectors import canvas_course_sis_ids, canvas_user_sourced_id
 from tenants.models import District
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -107,20 +105,6 @@ def claims_sis_course_id(claims: Mapping[str, Any]) -> str:
     return _filled(custom.get("sis_course_id")) or _filled(lis.get("course_offering_sourcedid"))
 
 
-def user_sourced_id(*, district: District, sis_user_id: str) -> str | None:
-    """The OneRoster sourcedId behind a Canvas SIS user id, from the Canvas mirror (the
-    mirror knows which id provisioning sent for whom: sourcedId or identifier)."""
-    index = FILES["users"].columns.index("user_id") + 1
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT key FROM provisioning_canvasrow WHERE district_id = %s "  # noqa: S608
-            f"AND file = 'users' AND row[{index}] = %s",
-            [district.pk, sis_user_id],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def launch_session_build(
     *, district: District, claims: Mapping[str, Any], is_teacher: bool, is_ta: bool
 ) -> LaunchSession:
@@ -130,7 +114,7 @@ def launch_session_build(
     sis_user_id = claims_sis_user_id(claims)
     if not sis_user_id:
         raise LaunchRefused(NO_SIS_USER)
-    sourced_id = user_sourced_id(district=district, sis_user_id=sis_user_id)
+    sourced_id = canvas_user_sourced_id(district=district, sis_user_id=sis_user_id)
     if sourced_id is None:
         raise LaunchRefused(
             UNKNOWN_SIS_USER.format(sis_user_id=sis_user_id, district=district.name)
@@ -138,7 +122,7 @@ def launch_session_build(
     sis_course_id = claims_sis_course_id(claims)
     if not sis_course_id:
         raise LaunchRefused(NO_SIS_COURSE, title="This course is not from the SIS")
-    if not provisioned_course_ids(district=district, course_sis_ids=[sis_course_id]):
+    if not canvas_course_sis_ids(district=district, course_sis_ids=[sis_course_id]):
         raise LaunchRefused(
             COURSE_NOT_PROVISIONED.format(course=sis_course_id, district=district.name),
             title="This course is not provisioned",

@@ -32,6 +32,7 @@ from integration.http.errors import (
 )
 from tenants.models import AuditEvent, District
 from tenants.services.audit import audit_record
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -300,11 +301,9 @@ def _oneroster_explain_gradebook(district: District) -> Explain:
 
 
 def _oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
-    from integration.oneroster.client import OneRosterClient
-
     if not _oneroster_configured(district):
         return _not_configured(ONEROSTER_STEPS, ONEROSTER_NOT_CONFIGURED)
-    client = OneRosterClient.for_district(district, sleep=sleep)
+    client = district_oneroster_client(district, sleep=sleep)
     first_records: dict[str, Any] = {}
 
     def auth() -> str:
@@ -386,11 +385,9 @@ def _canvas_explain(district: District, *, refused: str, forbidden: str) -> Expl
 
 
 def _canvas_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
-    from integration.canvas.client import CanvasClient
-
     if not _canvas_configured(district):
         return _not_configured(CANVAS_STEPS, CANVAS_NOT_CONFIGURED)
-    client = CanvasClient.for_district(district, sleep=sleep)
+    client = district_canvas_client(district, sleep=sleep)
     account_id = district.canvas_account_id
 
     def token() -> str:

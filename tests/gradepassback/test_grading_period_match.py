@@ -163,7 +163,7 @@ def test_a_session_no_grading_period_matches_is_a_conflict_naming_class_and_sess
     console.force_login(
         get_user_model().objects.create_user(username="csm", password="x" * 20, is_staff=True)
     )
-    body = console.get(reverse("tenants:console:run", args=[run.pk])).content.decode()
+    body = console.get(reverse("console:run", args=[run.pk])).content.decode()
     assert escape(conflict.message) in body
 
 

@@ -7,7 +7,6 @@ import pytest
 
 from gradepassback.mapping import MSG_NO_DUE_DATE
 from gradepassback.models import PassbackRun, PushState, ResultState
-from integration.canvas.client import CanvasClient
 from lti.services.gradesync import (
     CATEGORY_NOT_MAPPED,
     CHANGED,
@@ -16,6 +15,7 @@ from lti.services.gradesync import (
     course_sync_read,
 )
 from sandbox.canvas.coursework import coursework_teach, scores_change
+from tenants.services.clients import district_canvas_client
 from tests.gradepassback.helpers import class_with_quarters, course_assignments, passback
 from tests.lti.conftest import ready_district
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _read(district, course):
-    canvas = CanvasClient.for_district(district)
+    canvas = district_canvas_client(district)
     try:
         return {
             row.name: row

@@ -9,12 +9,12 @@ import json
 import pytest
 from django.core.management import call_command
 
+from console.forms import DistrictOptionsForm, settings_groups
 from provisioning.guards import guards_evaluate
 from provisioning.models import Conflict, RosterEnrollment, SyncRun
 from provisioning.services.plan import PlanResult
 from sandbox.oneroster.faults import FaultRule
 from tenants.admin import DistrictAdmin
-from tenants.console.forms import DistrictOptionsForm, settings_groups
 from tenants.models import District
 from tests.provisioning.factories import district_make
 from tests.provisioning.runs import approve, sync

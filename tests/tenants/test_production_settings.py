@@ -53,8 +53,44 @@ def manage(
 )
 def test_production_settings_refuse_to_start_without_their_secrets(present):
     result = manage("check", **present)
-    assert result.returncode != 0
-    assert "need SECRET_KEY and FERNET_KEYS" in result.stderr
+    assert result.returncode == 1
+    # One plain line for the operator, not a traceback.
+    assert result.stderr == (
+        "error: Production settings (DEBUG off) need SECRET_KEY and FERNET_KEYS in the "
+        "environment.\n"
+    )
+
+
+def test_a_project_command_is_refused_in_one_line_too():
+    result = manage("district", "list", "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: Production settings")
+    assert result.stderr.count("\n") == 1
+
+
+#: ``manage.py`` in a process where the embedded extra is not installed.
+WITHOUT_EMBEDDED = (
+    "import runpy, sys; sys.modules['pgserver'] = None; sys.argv = ['manage.py', 'check'];"
+    "runpy.run_path('manage.py', run_name='__main__')"
+)
+
+
+def test_without_database_variables_or_the_embedded_extra_the_settings_say_what_to_do():
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EMBEDDED],
+        cwd=ROOT,
+        env=subprocess_env(DATABASE_URL=None, REDIS_URL=None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: Set DATABASE_URL and REDIS_URL, or install the embedded PostgreSQL and Redis "
+        "with pip install -e '.[embedded]' (missing: pgserver).\n"
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():

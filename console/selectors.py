@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
-from runs.models import SyncRun
-from tenants.console.display import (
+from console.display import (
     KIND_SHORT,
     STATUS_TONES,
     age,
@@ -24,6 +22,8 @@ from tenants.console.display import (
     duration,
     run_seconds,
 )
+from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
+from runs.models import SyncRun
 from tenants.models import AuditEvent
 from tenants.selectors import district_credential_warning
 
@@ -235,7 +235,7 @@ class ChartPoint:
 
 def run_chart_points(*, district: District, limit: int = 30) -> list[ChartPoint]:
     """The district's last finished delta and full runs, oldest first."""
-    from tenants.console.display import changed_rows
+    from console.display import changed_rows
 
     runs = (
         SyncRun.objects.filter(

@@ -10,11 +10,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from evaluation.models import EvaluationReport, EvaluationRow
 from runs.models import SyncRun, SyncRunLog
-from tenants.models import AuditEvent, District, EvaluationReport, EvaluationRow, IntakeLink
+from tenants.models import AuditEvent, District, IntakeLink
 from tenants.services.intake import intake_token_hash
+from tests.console.conftest import conflict_make, mirror_make, run_make
 from tests.tenants.conftest import ALL_SECRETS, CANVAS_TOKEN, assert_no_secret
-from tests.tenants.console.conftest import conflict_make, mirror_make, run_make
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def test_the_overview_shows_each_districts_last_runs_and_what_needs_attention(
         credentials_expire_on=timezone.localdate() + dt.timedelta(days=10),
     )
 
-    body = page(console, "tenants:console:districts")
+    body = page(console, "console:districts")
 
     assert "Calm Valley" in body
     assert "3 h ago" in body
@@ -68,22 +69,22 @@ def test_the_overview_filters_and_sorts(console, make_district):
     beta = make_district(name="Beta", status="paused")
     conflict_make(beta)
 
-    only_attention = page(console, "tenants:console:districts", attention="1")
+    only_attention = page(console, "console:districts", attention="1")
     assert "Beta" in only_attention
     assert "Alpha" not in only_attention
 
-    paused = page(console, "tenants:console:districts", status="paused")
+    paused = page(console, "console:districts", status="paused")
     assert "Beta" in paused
     assert "Alpha" not in paused
 
-    by_errors = page(console, "tenants:console:districts", sort="-conflicts")
+    by_errors = page(console, "console:districts", sort="-conflicts")
     assert by_errors.index("Beta") < by_errors.index("Alpha")
-    by_name = page(console, "tenants:console:districts", sort="name")
+    by_name = page(console, "console:districts", sort="name")
     assert by_name.index("Alpha") < by_name.index("Beta")
 
 
 def test_an_empty_console_says_what_to_do(console):
-    body = page(console, "tenants:console:districts")
+    body = page(console, "console:districts")
 
     assert "No districts yet." in body
     assert "intake link" in body
@@ -94,7 +95,7 @@ def test_an_empty_console_says_what_to_do(console):
 
 def test_creating_a_district_is_audited_and_leads_to_its_page(console, operator):
     response = console.post(
-        reverse("tenants:console:district_new"),
+        reverse("console:district_new"),
         {
             "name": "Cedar Falls",
             "slug": "cedar-falls",
@@ -107,7 +108,7 @@ def test_creating_a_district_is_audited_and_leads_to_its_page(console, operator)
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("tenants:console:district", args=["cedar-falls"])
+    assert response["Location"] == reverse("console:district", args=["cedar-falls"])
     event = AuditEvent.objects.get(action=AuditEvent.Action.DISTRICT_CREATED)
     assert event.actor == operator
     assert event.district.slug == "cedar-falls"
@@ -126,7 +127,7 @@ def test_the_district_page_shows_check_steps_runs_chart_and_audit(console, make_
     for minutes in (300, 200, 100):
         run_make(district, kind="delta", minutes_ago=minutes, counts={"users": {"create": 4}})
 
-    body = page(console, "tenants:console:district", district.slug)
+    body = page(console, "console:district", district.slug)
 
     assert "OneRoster sign-in" in body
     assert "Canvas refused the API token." in body
@@ -139,11 +140,11 @@ def test_the_district_page_shows_check_steps_runs_chart_and_audit(console, make_
 
 def test_settings_are_saved_through_the_audited_service(console, make_district, operator):
     district = make_district()
-    form = page(console, "tenants:console:district", district.slug)
+    form = page(console, "console:district", district.slug)
     assert 'name="guard_users_drop_pct"' in form
     data = _settings_data(district, guard_users_drop_pct=7, delta_time="23:15")
 
-    url = reverse("tenants:console:district_settings", args=[district.slug])
+    url = reverse("console:district_settings", args=[district.slug])
     response = console.post(url, data)
 
     assert response.status_code == 302
@@ -174,7 +175,7 @@ def _settings_data(district, **changes):
 def test_a_term_mode_switch_shows_what_it_would_move_before_saving(console, make_district):
     district = make_district()
     mirror_make(district)
-    url = reverse("tenants:console:district_settings", args=[district.slug])
+    url = reverse("console:district_settings", args=[district.slug])
     data = _settings_data(district, term_mode="as_is")
 
     preview = console.post(url, data)
@@ -203,7 +204,7 @@ def test_the_preview_of_a_district_not_yet_in_canvas_says_nothing_moves(console,
     data = _settings_data(district, term_mode="as_is")
 
     body = console.post(
-        reverse("tenants:console:district_settings", args=[district.slug]), data
+        reverse("console:district_settings", args=[district.slug]), data
     ).content.decode()
 
     assert "Nothing has been sent to Canvas yet, so nothing moves" in body
@@ -212,7 +213,7 @@ def test_the_preview_of_a_district_not_yet_in_canvas_says_nothing_moves(console,
 def test_an_intake_link_is_shown_once_and_only_its_hash_is_kept(console, make_district):
     district = make_district()
 
-    response = console.post(reverse("tenants:console:district_intake", args=[district.slug]))
+    response = console.post(reverse("console:district_intake", args=[district.slug]))
 
     body = response.content.decode()
     assert "this is the only time it is shown" in body
@@ -221,20 +222,20 @@ def test_an_intake_link_is_shown_once_and_only_its_hash_is_kept(console, make_di
     link = IntakeLink.objects.get(district=district)
     token = body.split("/intake/")[1].split("/")[0]
     assert link.token_hash == intake_token_hash(token)
-    assert token not in page(console, "tenants:console:district", district.slug)
+    assert token not in page(console, "console:district", district.slug)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INTAKE_CREATED).count() == 1
 
 
 def test_credentials_are_write_only_and_shown_by_their_last_four(console, make_district):
     district = make_district()
 
-    body = page(console, "tenants:console:district_credentials", district.slug)
+    body = page(console, "console:district_credentials", district.slug)
 
     assert_no_secret(body)
     assert "Stored: ••••" in body
 
     console.post(
-        reverse("tenants:console:district_credentials", args=[district.slug]),
+        reverse("console:district_credentials", args=[district.slug]),
         {"canvas_token": "a-brand-new-canvas-token-9876"},
     )
     district.refresh_from_db()
@@ -249,10 +250,10 @@ def test_a_connection_check_is_queued_and_the_page_waits_for_it(
     district = make_district()
 
     with django_capture_on_commit_callbacks() as callbacks:
-        console.post(reverse("tenants:console:district_check", args=[district.slug]))
+        console.post(reverse("console:district_check", args=[district.slug]))
 
     assert len(callbacks) == 1
-    status = console.get(reverse("tenants:console:district_check_status", args=[district.slug]))
+    status = console.get(reverse("console:district_check_status", args=[district.slug]))
     assert status.json()["pending"] is True
     assert "This panel updates by itself" in status.json()["html"]
     District.objects.filter(pk=district.pk).update(
@@ -280,11 +281,11 @@ def test_a_run_is_queued_audited_and_handed_to_a_worker_after_commit(
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = console.post(
-            reverse("tenants:console:district_run_start", args=[district.slug]), {"kind": kind}
+            reverse("console:district_run_start", args=[district.slug]), {"kind": kind}
         )
 
     run = SyncRun.objects.get(district=district)
-    assert response["Location"] == reverse("tenants:console:run", args=[run.pk])
+    assert response["Location"] == reverse("console:run", args=[run.pk])
     assert run.kind == kind
     assert run.status == S.QUEUED
     assert run.requested_by == operator
@@ -298,7 +299,7 @@ def test_a_second_run_is_refused_while_one_is_active(console, make_district):
     busy = run_make(district, status="running")
 
     response = console.post(
-        reverse("tenants:console:district_run_start", args=[district.slug]),
+        reverse("console:district_run_start", args=[district.slug]),
         {"kind": "delta"},
         follow=True,
     )
@@ -311,7 +312,7 @@ def test_passback_is_refused_with_a_reason_when_it_is_off(console, make_district
     district = make_district()
 
     response = console.post(
-        reverse("tenants:console:district_run_start", args=[district.slug]),
+        reverse("console:district_run_start", args=[district.slug]),
         {"kind": "passback"},
         follow=True,
     )
@@ -340,14 +341,14 @@ def test_the_run_page_shows_the_plan_per_school_and_the_log(console, make_distri
     SyncRunLog.objects.create(run=run, message="Something odd", level="warning")
     conflict_make(district, run=run, detail="Login x is used by 2 users")
 
-    body = page(console, "tenants:console:run", run.pk)
+    body = page(console, "console:run", run.pk)
 
     assert "Lincoln High" in body
     assert "+12" in body
     assert "Read: users 13." in body
     assert "imported" in body
     assert "Login x is used by 2 users" in body
-    warnings_only = page(console, "tenants:console:run", run.pk, level="warning")
+    warnings_only = page(console, "console:run", run.pk, level="warning")
     assert "Something odd" in warnings_only
     assert "Read: users 13." not in warnings_only
 
@@ -360,7 +361,7 @@ def test_the_progress_endpoint_sends_status_phase_and_new_log_lines(console, mak
     SyncRunLog.objects.create(run=run, message="Read: users 40.")
 
     data = console.get(
-        reverse("tenants:console:run_progress", args=[run.pk]), {"after": first.pk}
+        reverse("console:run_progress", args=[run.pk]), {"after": first.pk}
     ).json()
 
     assert data["status"] == "running"
@@ -377,7 +378,7 @@ def test_the_phase_shows_the_stored_progress(console, make_district):
     )
     SyncRunLog.objects.create(run=run, message="Plan: users +1.")  # never read for the phase
 
-    data = console.get(reverse("tenants:console:run_progress", args=[run.pk])).json()
+    data = console.get(reverse("console:run_progress", args=[run.pk])).json()
 
     assert data["phase"] == "Reading the roster from OneRoster (1,234 pages)"
 
@@ -387,11 +388,11 @@ def test_a_held_run_is_approved_through_the_audited_service(
 ):
     district = make_district()
     run = run_make(district, status="held", held_reason="Too many drops.")
-    body = page(console, "tenants:console:run", run.pk)
+    body = page(console, "console:run", run.pk)
     assert "Approve and apply" in body
 
     with django_capture_on_commit_callbacks() as callbacks:
-        console.post(reverse("tenants:console:run_approve", args=[run.pk]))
+        console.post(reverse("console:run_approve", args=[run.pk]))
 
     run.refresh_from_db()
     assert run.status == S.APPLYING
@@ -404,7 +405,7 @@ def test_a_held_run_can_be_discarded(console, make_district):
     district = make_district()
     run = run_make(district, status="held", held_reason="Too many drops.")
 
-    console.post(reverse("tenants:console:run_discard", args=[run.pk]))
+    console.post(reverse("console:run_discard", args=[run.pk]))
 
     run.refresh_from_db()
     assert run.status == S.DISCARDED
@@ -423,15 +424,15 @@ def test_the_conflicts_browser_filters_across_districts(console, make_district):
     old.first_seen = timezone.now() - dt.timedelta(days=40)
     old.save(update_fields=["first_seen"])
 
-    everything = page(console, "tenants:console:conflicts")
+    everything = page(console, "console:conflicts")
     assert all(s in everything for s in ("s-one-error", "s-two-warning", "s-two-old"))
-    errors_of_two = page(console, "tenants:console:conflicts", district=two.slug, severity="error")
+    errors_of_two = page(console, "console:conflicts", district=two.slug, severity="error")
     assert "s-two-old" in errors_of_two
     assert "s-two-warning" not in errors_of_two
     assert "s-one-error" not in errors_of_two
-    recent = page(console, "tenants:console:conflicts", age="7d")
+    recent = page(console, "console:conflicts", age="7d")
     assert "s-two-old" not in recent
-    by_kind = page(console, "tenants:console:conflicts", kind="duplicate_email")
+    by_kind = page(console, "console:conflicts", kind="duplicate_email")
     assert "s-two-warning" in by_kind
     assert "s-one-error" not in by_kind
 
@@ -440,7 +441,7 @@ def test_the_conflicts_csv_neutralises_formulas(console, make_district):
     district = make_district()
     conflict_make(district, sourced_id='=HYPERLINK("http://x")', detail="+1 and -2 @home")
 
-    response = console.get(reverse("tenants:console:conflicts"), {"format": "csv"})
+    response = console.get(reverse("console:conflicts"), {"format": "csv"})
 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -454,8 +455,8 @@ def test_a_conflict_is_resolved_with_a_note_and_audited(console, make_district, 
     conflict = conflict_make(district)
 
     console.post(
-        reverse("tenants:console:conflict_resolve", args=[conflict.pk]),
-        {"note": "Fixed the login in Campus", "next": reverse("tenants:console:conflicts")},
+        reverse("console:conflict_resolve", args=[conflict.pk]),
+        {"note": "Fixed the login in Campus", "next": reverse("console:conflicts")},
     )
 
     conflict.refresh_from_db()
@@ -507,12 +508,12 @@ def _report(district) -> EvaluationReport:
 def test_the_evaluation_page_shows_summary_risks_and_detail(console, make_district):
     report = _report(make_district())
 
-    body = page(console, "tenants:console:evaluation", report.pk)
+    body = page(console, "console:evaluation", report.pk)
 
     assert "1 Canvas account from the previous SIS matches." in body
     assert "Same login under another SIS id" in body
     assert "OLD-5" in body
-    filtered = page(console, "tenants:console:evaluation", report.pk, match="orphan")
+    filtered = page(console, "console:evaluation", report.pk, match="orphan")
     assert "OLD-6" in filtered
     assert "OLD-5" not in filtered
 
@@ -520,11 +521,11 @@ def test_the_evaluation_page_shows_summary_risks_and_detail(console, make_distri
 def test_the_evaluation_downloads(console, make_district):
     report = _report(make_district())
 
-    detail = console.get(reverse("tenants:console:evaluation_csv", args=[report.pk]))
+    detail = console.get(reverse("console:evaluation_csv", args=[report.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(detail.streaming_content).decode())))
     assert rows[0][0] == "object_type"
     assert rows[1][-1] == "'-1 looks like a formula"
-    change = console.get(reverse("tenants:console:evaluation_change_sis_id", args=[report.pk]))
+    change = console.get(reverse("console:evaluation_change_sis_id", args=[report.pk]))
     assert 'filename="change_sis_id.csv"' in change["Content-Disposition"]
     content = b"".join(change.streaming_content).decode()
     assert content == "old_id,new_id,type\r\nOLD-5,s100,user\r\n"
@@ -534,11 +535,11 @@ def test_no_page_shows_a_secret(console, make_district):
     district = make_district()
     run = run_make(district)
     for name, args in (
-        ("tenants:console:districts", ()),
-        ("tenants:console:district", (district.slug,)),
-        ("tenants:console:district_credentials", (district.slug,)),
-        ("tenants:console:run", (run.pk,)),
-        ("tenants:console:runs", ()),
-        ("tenants:console:audit", ()),
+        ("console:districts", ()),
+        ("console:district", (district.slug,)),
+        ("console:district_credentials", (district.slug,)),
+        ("console:run", (run.pk,)),
+        ("console:runs", ()),
+        ("console:audit", ()),
     ):
         assert_no_secret(page(console, name, *args), ALL_SECRETS)

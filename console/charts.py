@@ -11,8 +11,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from tenants.console.display import duration
-from tenants.console.selectors import ChartPoint
+from console.display import duration
+from console.selectors import ChartPoint
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 56, 56, 16, 40

@@ -29,7 +29,7 @@ PERMISSIONS = {
     "start_sync": "runs.start_syncrun",
     "decide_sync": "runs.approve_syncrun",
     "start_passback": "gradepassback.start_passback",
-    "start_evaluation": "tenants.start_evaluation",
+    "start_evaluation": "evaluation.start_evaluation",
     "resolve_conflict": "provisioning.change_conflict",
 }
 

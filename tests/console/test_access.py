@@ -8,17 +8,17 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.tenants.console.conftest import PASSWORD
+from tests.console.conftest import PASSWORD
 from tests.tenants.test_admin import totp_token
 
 pytestmark = pytest.mark.django_db
 
 PAGES = (
-    ("tenants:console:districts", {}),
-    ("tenants:console:runs", {}),
-    ("tenants:console:conflicts", {}),
-    ("tenants:console:audit", {}),
-    ("tenants:console:district_new", {}),
+    ("console:districts", {}),
+    ("console:runs", {}),
+    ("console:conflicts", {}),
+    ("console:audit", {}),
+    ("console:district_new", {}),
 )
 
 
@@ -36,7 +36,7 @@ def test_the_home_page_is_the_console():
     response = Client().get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("tenants:console:districts")
+    assert response["Location"] == reverse("console:districts")
 
 
 def test_a_user_who_is_not_staff_is_refused(django_user_model):
@@ -44,7 +44,7 @@ def test_a_user_who_is_not_staff_is_refused(django_user_model):
     client = Client()
     client.force_login(user)
 
-    assert client.get(reverse("tenants:console:districts")).status_code == 403
+    assert client.get(reverse("console:districts")).status_code == 403
 
 
 def test_with_otp_required_a_password_only_session_goes_to_the_second_factor(settings, viewer):
@@ -52,7 +52,7 @@ def test_with_otp_required_a_password_only_session_goes_to_the_second_factor(set
     client = Client()
     client.post(reverse("admin:login"), {"username": "viewer", "password": PASSWORD})
 
-    response = client.get(reverse("tenants:console:conflicts"))
+    response = client.get(reverse("console:conflicts"))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("tenants:otp_verify"))
@@ -64,7 +64,7 @@ def test_a_verified_session_opens_the_console_and_returns_where_it_was_going(set
     device = TOTPDevice.objects.create(user=viewer, name="phone", confirmed=True)
     client = Client()
     client.post(reverse("admin:login"), {"username": "viewer", "password": PASSWORD})
-    target = reverse("tenants:console:runs")
+    target = reverse("console:runs")
 
     response = client.post(
         reverse("tenants:otp_verify"),
@@ -76,7 +76,7 @@ def test_a_verified_session_opens_the_console_and_returns_where_it_was_going(set
 
 
 def test_console_pages_are_never_cached(console):
-    response = console.get(reverse("tenants:console:districts"))
+    response = console.get(reverse("console:districts"))
 
     assert "no-store" in response["Cache-Control"]
 
@@ -87,7 +87,7 @@ def test_a_post_without_the_csrf_token_is_refused(operator, make_district):
     client.force_login(operator)
 
     response = client.post(
-        reverse("tenants:console:district_run_start", args=[district.slug]), {"kind": "delta"}
+        reverse("console:district_run_start", args=[district.slug]), {"kind": "delta"}
     )
 
     assert response.status_code == 403
@@ -96,11 +96,11 @@ def test_a_post_without_the_csrf_token_is_refused(operator, make_district):
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("tenants:console:district_run_start", {"kind": "delta"}),
-        ("tenants:console:district_run_start", {"kind": "evaluation"}),
-        ("tenants:console:district_settings", {"name": "Renamed"}),
-        ("tenants:console:district_intake", {}),
-        ("tenants:console:district_check", {}),
+        ("console:district_run_start", {"kind": "delta"}),
+        ("console:district_run_start", {"kind": "evaluation"}),
+        ("console:district_settings", {"name": "Renamed"}),
+        ("console:district_intake", {}),
+        ("console:district_check", {}),
     ],
 )
 def test_staff_without_the_permission_cannot_act(client_for, viewer, make_district, name, data):
@@ -114,7 +114,7 @@ def test_staff_without_the_permission_cannot_act(client_for, viewer, make_distri
 def test_staff_without_permissions_see_disabled_buttons(client_for, viewer, make_district):
     district = make_district()
 
-    page = client_for(viewer).get(reverse("tenants:console:district", args=[district.slug]))
+    page = client_for(viewer).get(reverse("console:district", args=[district.slug]))
 
     body = page.content.decode()
     assert "You may not start this kind of run." in body

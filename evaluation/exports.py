@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from tenants.models import EvaluationRow
+from evaluation.models import EvaluationRow
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from tenants.models import EvaluationReport
+    from evaluation.models import EvaluationReport
 
 DETAIL_HEADER = (
     "object_type",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.console import views
+from console import views
 
 app_name = "console"
 urlpatterns = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tenants.console.charts import run_chart
-from tenants.console.display import age, audit_lines, duration
-from tenants.console.selectors import ChartPoint
+from console.charts import run_chart
+from console.display import age, audit_lines, duration
+from console.selectors import ChartPoint
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 

@@ -20,15 +20,9 @@ from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gradepassback.selectors import passback_conflict_list
-from provisioning.mapping import FILES
-from provisioning.models import Conflict
-from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
-from runs.models import SyncRun
-from runs.services.lifecycle import SyncRunError
-from tenants.console.access import abilities, can, console_view, require
-from tenants.console.charts import run_chart
-from tenants.console.display import (
+from console.access import abilities, can, console_view, require
+from console.charts import run_chart
+from console.display import (
     KIND_SHORT,
     STATUS_TONES,
     age,
@@ -36,15 +30,15 @@ from tenants.console.display import (
     duration,
     run_seconds,
 )
-from tenants.console.exports import csv_response
-from tenants.console.forms import (
+from console.exports import csv_response
+from console.forms import (
     ConflictResolveForm,
     DistrictCreateForm,
     DistrictCredentialsForm,
     DistrictOptionsForm,
     settings_groups,
 )
-from tenants.console.selectors import (
+from console.selectors import (
     CONFLICT_AGES,
     OVERVIEW_SORTS,
     ConflictFilters,
@@ -59,7 +53,7 @@ from tenants.console.selectors import (
     school_names,
     term_mode_preview,
 )
-from tenants.console.services import (
+from console.services import (
     RUN_KINDS,
     console_check_pending,
     console_check_request,
@@ -68,7 +62,14 @@ from tenants.console.services import (
     console_run_start,
     console_start_blockers,
 )
-from tenants.models import SECRET_FIELDS, AuditEvent, District, EvaluationReport, EvaluationRow
+from evaluation.models import EvaluationReport, EvaluationRow
+from gradepassback.selectors import passback_conflict_list
+from provisioning.mapping import FILES
+from provisioning.models import Conflict
+from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
+from runs.models import SyncRun
+from runs.services.lifecycle import SyncRunError
+from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
 from tenants.services.districts import (
@@ -176,7 +177,7 @@ def district_new(request: HttpRequest) -> HttpResponse:
                 f"{district.name} created. Next: send the district an intake link for its "
                 "OneRoster credentials, and enter the Canvas token.",
             )
-            return redirect("tenants:console:district", slug=district.slug)
+            return redirect("console:district", slug=district.slug)
     return render(request, "console/district_new.html", _context(request, form=form))
 
 
@@ -239,7 +240,7 @@ def _run_buttons(
 def _district_page(
     request: HttpRequest, district: District, *, settings_form: DistrictOptionsForm | None = None
 ) -> HttpResponse:
-    from tenants.evaluation.selectors import evaluation_report_list
+    from evaluation.selectors import evaluation_report_list
 
     active = sync_run_active(district=district)
     runs = [run_row(r) for r in run_list(district=district)[:15]]
@@ -306,7 +307,7 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
         )
     if not changes:
         messages.info(request, "Nothing changed.")
-        return redirect("tenants:console:district", slug=district.slug)
+        return redirect("console:district", slug=district.slug)
     try:
         district_update(
             district=district,
@@ -318,7 +319,7 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error(None, exc)
         return _district_page(request, district, settings_form=form)
     messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
-    return redirect(reverse("tenants:console:district", args=[district.slug]) + "#settings")
+    return redirect(reverse("console:district", args=[district.slug]) + "#settings")
 
 
 @sensitive_post_parameters(*SECRET_POST_FIELDS)
@@ -340,7 +341,7 @@ def district_credentials(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Credentials replaced. Run the connection check to try them.")
         else:
             messages.info(request, "Nothing changed.")
-        return redirect("tenants:console:district", slug=district.slug)
+        return redirect("console:district", slug=district.slug)
     return render(
         request,
         "console/district_credentials.html",
@@ -355,7 +356,7 @@ def district_check(request: HttpRequest, slug: str) -> HttpResponse:
     district = _district(slug)
     console_check_request(district=district, actor=request.user)
     messages.success(request, "Connection check queued; the result appears here when it is done.")
-    return redirect(reverse("tenants:console:district", args=[district.slug]) + "#check")
+    return redirect(reverse("console:district", args=[district.slug]) + "#check")
 
 
 @console_view
@@ -403,9 +404,9 @@ def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
         run = console_run_start(district=district, kind=kind, actor=request.user)
     except SyncRunError as exc:
         messages.error(request, str(exc))
-        return redirect("tenants:console:district", slug=district.slug)
+        return redirect("console:district", slug=district.slug)
     messages.success(request, f"{RUN_LABELS[kind][0]} #{run.pk} queued.")
-    return redirect("tenants:console:run", run_id=run.pk)
+    return redirect("console:run", run_id=run.pk)
 
 
 # --- runs ----------------------------------------------------------------------------------
@@ -623,7 +624,7 @@ def run_decide(request: HttpRequest, run_id: int, decision: str) -> HttpResponse
             messages.success(request, f"Run #{run.pk} discarded; nothing was sent.")
     except SyncRunTransitionError as exc:
         messages.error(request, str(exc))
-    return redirect("tenants:console:run", run_id=run.pk)
+    return redirect("console:run", run_id=run.pk)
 
 
 @console_view
@@ -637,7 +638,7 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.success(request, f"Run #{run.pk} cancelled; the district is free.")
     except SyncRunError as exc:
         messages.error(request, str(exc))
-    return redirect("tenants:console:run", run_id=run.pk)
+    return redirect("console:run", run_id=run.pk)
 
 
 @console_view
@@ -725,8 +726,8 @@ def conflict_resolve(request: HttpRequest, conflict_id: int) -> HttpResponse:
     conflict = get_object_or_404(Conflict.objects.select_related("district"), pk=conflict_id)
     form = ConflictResolveForm(request.POST)
     back = request.POST.get("next", "")
-    if not back.startswith(reverse("tenants:console:conflicts")):
-        back = reverse("tenants:console:conflicts")
+    if not back.startswith(reverse("console:conflicts")):
+        back = reverse("console:conflicts")
     if not form.is_valid():
         messages.error(request, "Write a short note saying what was done.")
         return redirect(back)
@@ -749,8 +750,8 @@ def _report(run_id: int) -> EvaluationReport:
 @console_view
 @require_GET
 def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    from tenants.evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
-    from tenants.evaluation.selectors import evaluation_row_list
+    from evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
+    from evaluation.selectors import evaluation_row_list
 
     report = _report(run_id)
     object_type = request.GET.get("type", "")
@@ -809,7 +810,7 @@ def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @console_view
 @require_GET
 def evaluation_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    from tenants.evaluation.exports import evaluation_detail_rows
+    from evaluation.exports import evaluation_detail_rows
 
     report = _report(run_id)
     return csv_response(
@@ -821,7 +822,7 @@ def evaluation_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 @console_view
 @require_GET
 def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
-    from tenants.evaluation.exports import evaluation_change_sis_id_rows
+    from evaluation.exports import evaluation_change_sis_id_rows
 
     report = _report(run_id)
     # A Canvas import file: ids must arrive exactly as they are, so no spreadsheet escaping.

@@ -9,11 +9,12 @@ import json
 import pytest
 from django.core.management import call_command
 
+from evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
+from evaluation.models import EvaluationReport, EvaluationRow
+from evaluation.services import evaluation_run_create, evaluation_run_execute
 from runs.models import SyncRun
-from tenants.evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
-from tenants.evaluation.services import evaluation_run_create, evaluation_run_execute
-from tenants.models import AuditEvent, EvaluationReport, EvaluationRow
-from tests.tenants.evaluation.conftest import classes, provisioned_users
+from tenants.models import AuditEvent
+from tests.evaluation.conftest import classes, provisioned_users
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,7 @@ def test_one_canvas_account_wanted_by_two_people_is_ambiguous_for_both(sandbox, 
 
 
 def test_a_canvas_that_refuses_the_token_fails_the_run_with_a_reason(sandbox, db):
-    from tests.tenants.evaluation.conftest import sandbox_district
+    from tests.evaluation.conftest import sandbox_district
 
     district = sandbox_district(sandbox, canvas_token="not-the-sandbox-token-0000")
     run = evaluate(district)

@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery staple"
 CONSOLE_PERMISSIONS = (
     ("tenants", "add_district"),
     ("tenants", "change_district"),
-    ("tenants", "start_evaluation"),
+    ("evaluation", "start_evaluation"),
     ("runs", "start_syncrun"),
     ("runs", "approve_syncrun"),
     ("provisioning", "change_conflict"),

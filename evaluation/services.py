@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from evaluation.classify import TYPE_KEYS, evaluation_classify
+from evaluation.models import EvaluationReport, EvaluationRow
+from evaluation.read import canvas_read, source_read
+from evaluation.risks import HIGH, evaluation_risks
 from integration.http.errors import UpstreamError
 from provisioning.services.workspace import Workspace
 from runs.models import SyncRun
@@ -30,10 +34,7 @@ from runs.services.lifecycle import (
     sync_run_phase,
     sync_run_transition,
 )
-from tenants.evaluation.classify import TYPE_KEYS, evaluation_classify
-from tenants.evaluation.read import canvas_read, source_read
-from tenants.evaluation.risks import HIGH, evaluation_risks
-from tenants.models import EvaluationReport, EvaluationRow
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -212,17 +213,14 @@ def evaluation_run_execute(
     whatever happens. An upstream error fails the run with a reason; any other error fails
     it and is re-raised for the logs.
     """
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient
-
     if run.kind != SyncRun.Kind.EVALUATION or run.status != S.QUEUED:
         raise SyncRunTransitionError(run_id=run.pk, current=run.status, target=S.RUNNING)
     sync_run_transition(run=run, to=S.RUNNING, error="")
     sync_run_phase(run=run, phase=SyncRun.Phase.COMPARING)
     heartbeat = heartbeat or Heartbeat(run)
     ws = Workspace(run.pk)
-    source = oneroster or OneRosterClient.for_district(run.district)
-    target = canvas or CanvasClient.for_district(run.district)
+    source = oneroster or district_oneroster_client(run.district)
+    target = canvas or district_canvas_client(run.district)
     try:
         ws.create()
         _execute(run=run, ws=ws, oneroster=source, canvas=target, heartbeat=heartbeat)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from celery import shared_task
 
+from evaluation.services import evaluation_run_execute
 from runs.models import SyncRun
 from runs.services.lifecycle import Heartbeat, sync_run_worker_lost
 from runs.services.worker import Redeliver, run_load, run_work
-from tenants.evaluation.services import evaluation_run_execute
 
 if TYPE_CHECKING:
     from runs.locks import RunLock

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from evaluation.services import evaluation_run_create, evaluation_run_execute
+from evaluation.tasks import run_evaluation
 from provisioning.services.workspace import Workspace
 from runs.models import SyncRun
 from runs.registry import RunKind
 from runs.services.launch import canvas_missing, oneroster_missing
 from runs.services.lifecycle import Heartbeat
-from tenants.evaluation.services import evaluation_run_create, evaluation_run_execute
-from tenants.evaluation.tasks import run_evaluation
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tenants.models import EvaluationReport, EvaluationRow
+from evaluation.models import EvaluationReport, EvaluationRow
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

@@ -10,8 +10,8 @@ from django.core import mail
 
 from runs.models import SyncRun
 from runs.services.lifecycle import sync_run_create, sync_run_fail, sync_run_transition
+from tests.console.conftest import conflict_make
 from tests.tenants.conftest import ALL_SECRETS, assert_no_secret
-from tests.tenants.console.conftest import conflict_make
 
 pytestmark = pytest.mark.django_db
 

@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
+from evaluation.models import EvaluationRow
 from provisioning.mapping import provisioned_roles
-from tenants.models import EvaluationRow
 
 if TYPE_CHECKING:
+    from evaluation.models import EvaluationReport
     from provisioning.services.workspace import Workspace
-    from tenants.models import District, EvaluationReport
+    from tenants.models import District
 
 M = EvaluationRow.Match
 #: The match classes, in report order; every summary has each of them for each type.
