@@ -272,3 +272,28 @@ def test_a_ta_launch_opens_the_page(client, sandbox, lti_district):
     response = _launch(client, district, token, params["state"])
     assert response.status_code == 302
     assert "(TA)" in text(client.get(response["Location"]))
+
+
+def test_a_launch_without_a_known_sis_user_is_refused_with_the_reason(
+    client, sandbox, lti_district
+):
+    from lti.services.launch import NO_SIS_USER, UNKNOWN_SIS_USER
+
+    district, course = lti_district
+    lis = "https://purl.imsglobal.org/spec/lti/claim/lis"
+    custom = "https://purl.imsglobal.org/spec/lti/claim/custom"
+    # Canvas sends a variable's own name when it cannot fill it in: that is no SIS id.
+    unfilled = {
+        lis: {"course_offering_sourcedid": course},
+        custom: {"sis_user_id": "$Canvas.user.sisIntegrationId", "sis_course_id": course},
+    }
+    unknown = {lis: {"person_sourcedid": "nobody-42"}, custom: {"sis_course_id": course}}
+    for claims, expected in (
+        (unfilled, NO_SIS_USER),
+        (unknown, UNKNOWN_SIS_USER.format(sis_user_id="nobody-42", district=district.name)),
+    ):
+        params = _login(client, district)
+        token = _id_token(sandbox, district, course, nonce=params["nonce"], **claims)
+        response = _launch(client, district, token, params["state"])
+        assert response.status_code == 403
+        assert expected in text(response)
