@@ -76,6 +76,14 @@ def canvas_user_sourced_ids(*, district: District) -> dict[str, str]:
     return dict(rows.values_list(user_id, "key"))
 
 
+def canvas_user_sourced_id(*, district: District, sis_user_id: str) -> str | None:
+    """The OneRoster sourcedId of the person provisioning sent to Canvas as ``sis_user_id``
+    (``None``: nobody this district provisioned)."""
+    user_id = f"row__{FILES['users'].columns.index('user_id')}"
+    rows = CanvasRow.objects.filter(district=district, file="users", **{user_id: sis_user_id})
+    return rows.values_list("key", flat=True).first()
+
+
 def roster_class_terms(*, district: District, class_sourced_ids: Iterable[str]) -> dict[str, list]:
     """Known classes among ``class_sourced_ids`` → the sourcedIds of their academic sessions."""
     classes = RosterClass.objects.filter(district=district, sourced_id__in=class_sourced_ids)

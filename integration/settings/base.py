@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "gradepassback",
     "evaluation",
     "console",
+    "lti",
     "sandbox",
 ]
 
@@ -266,6 +267,8 @@ else:
     )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="rosterbridge@localhost")
 CONSOLE_BASE_URL = env("CONSOLE_BASE_URL", default="http://localhost:8000")
+# Where Canvas reaches the LTI grade sync tool (blank: CONSOLE_BASE_URL).
+LTI_TOOL_BASE_URL = env("LTI_TOOL_BASE_URL", default="")
 
 # --- Celery --------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

@@ -51,6 +51,7 @@ from sandbox.canvas.render import (
     user_json,
 )
 from sandbox.canvas.state import CanvasState
+from sandbox.lti.routes import lti_routes_register
 from sandbox.web import (
     HttpError,
     MethodNotAllowed,
@@ -1147,7 +1148,9 @@ def _truthy(value: str | None) -> bool:
 
 def create_canvas_app(state: CanvasState) -> CanvasApp:
     """The WSGI application serving ``state`` (mount it at the server's root)."""
-    return CanvasApp(state)
+    app = CanvasApp(state)
+    lti_routes_register(app)
+    return app
 
 
 __all__ = ["CanvasApp", "create_canvas_app"]
