@@ -2,12 +2,13 @@
 #   make demo       – console, worker, beat and a demo district on the embedded PostgreSQL/Redis
 #   make test       – the whole test suite (make test-fast: without the slow tests)
 #   make stop       – stop the embedded PostgreSQL/Redis that tests or commands left running
+#   make audit      – check the installed dependencies for known vulnerabilities (needs network)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast stop bench install clean
+.PHONY: demo test test-fast stop bench audit install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,10 @@ test-fast: $(STAMP)
 
 stop: $(STAMP)
 	$(BIN)/python -m integration.embedded stop
+
+# pip-audit against PyPI's advisory database; .ci/audit says why when it cannot reach it.
+audit: $(STAMP)
+	.ci/audit
 
 bench: $(STAMP)
 	$(BIN)/python manage.py benchmark --json .local/benchmark.json

@@ -26,7 +26,7 @@ from console.display import (
 from provisioning.mapping import FILES, consolidated_term_prefix
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
 from runs.models import SyncRun
-from tenants.models import AuditEvent, District
+from tenants.models import AuditEvent, District, district_secret_paths
 from tenants.selectors import district_credential_warning
 
 S = SyncRun.Status
@@ -207,7 +207,7 @@ def _attention(row: DistrictRow) -> list[tuple[str, str]]:
 def run_list(
     *, district: District | None = None, kind: str = "", status: str = ""
 ) -> QuerySet[SyncRun]:
-    runs = SyncRun.objects.select_related("district")
+    runs = SyncRun.objects.select_related("district").defer(*district_secret_paths("district"))
     if district is not None:
         runs = runs.filter(district=district)
     if kind:
@@ -299,7 +299,9 @@ def conflict_browse(
 ) -> QuerySet[Conflict]:
     """Conflicts across districts narrowed by ``filters``, newest first."""
     now = now or timezone.now()
-    conflicts = Conflict.objects.select_related("district", "last_run")
+    conflicts = Conflict.objects.select_related("district", "last_run").defer(
+        *district_secret_paths("district")
+    )
     if filters.district:
         conflicts = conflicts.filter(district__slug=filters.district)
     if filters.kind:
@@ -336,7 +338,9 @@ def conflict_open_counts(*, district: District) -> dict[str, int]:
 
 def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[AuditEvent]:
     """Audit rows of every district (or one), newest first."""
-    events = AuditEvent.objects.select_related("district", "actor")
+    events = AuditEvent.objects.select_related("district", "actor").defer(
+        *district_secret_paths("district")
+    )
     if district_slug:
         events = events.filter(district__slug=district_slug)
     if action:

@@ -73,6 +73,7 @@ from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_
 from provisioning.services.conflicts import conflict_resolve as resolve
 from runs.models import SyncRun
 from runs.services.lifecycle import SyncRunError, SyncRunTransitionError, sync_run_discard
+from tenants import permissions
 from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
@@ -150,6 +151,7 @@ def districts(request: HttpRequest) -> HttpResponse:
         attention=filters["attention"],
         sort=sort,
     )
+    rows = [row for row in rows if permissions.district_visible(request.user, row.district)]
     return render(
         request,
         "console/districts.html",
@@ -420,10 +422,14 @@ def runs(request: HttpRequest) -> HttpResponse:
     district = District.objects.filter(slug=slug).first() if slug else None
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
-    selected = run_list(
-        district=district,
-        kind=kind if kind in SyncRun.Kind.values else "",
-        status=status if status in SyncRun.Status.values else "",
+    selected = permissions.scoped(
+        request.user,
+        run_list(
+            district=district,
+            kind=kind if kind in SyncRun.Kind.values else "",
+            status=status if status in SyncRun.Status.values else "",
+        ),
+        via="district",
     )
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -661,9 +667,10 @@ def run_zip(request: HttpRequest, run_id: int) -> FileResponse:
 @require_GET
 def conflicts(request: HttpRequest) -> HttpResponse:
     filters = ConflictFilters.from_query(request.GET)
-    selected = conflict_browse(filters=filters)
+    selected = permissions.scoped(request.user, conflict_browse(filters=filters), via="district")
     names = school_names()
     if request.GET.get("format") == "csv":
+        require(request, "export_student_data")
         rows = (
             (
                 c.district.slug,
@@ -831,8 +838,12 @@ def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("district", "")
     action = request.GET.get("action", "")
-    events = audit_browse(
-        district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+    events = permissions.scoped(
+        request.user,
+        audit_browse(
+            district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+        ),
+        via="district",
     )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

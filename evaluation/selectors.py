@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from evaluation.models import EvaluationReport, EvaluationRow
+from tenants.models import district_secret_paths
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -13,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def evaluation_report_list(*, district: District | None = None) -> QuerySet[EvaluationReport]:
-    reports = EvaluationReport.objects.select_related("district", "run")
+    reports = EvaluationReport.objects.select_related("district", "run").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         reports = reports.filter(district=district)
     return reports.order_by("-created_at")

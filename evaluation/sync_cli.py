@@ -13,8 +13,6 @@ import getpass
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError
-
 from evaluation.classify import MATCH_LABELS, TYPE_KEYS
 from evaluation.models import EvaluationReport
 from provisioning.management.sync_plugins import (
@@ -28,7 +26,7 @@ from runs.locks import DistrictBusy
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
-from tenants.models import District
+from tenants.selectors import district_get
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
@@ -96,9 +94,7 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = District.objects.filter(slug=options["slug"]).first()
-    if district is None:
-        raise CommandError(f"No district with slug {options['slug']!r}.")
+    district = district_get(slug=options["slug"])
     as_json = bool(options["json"])
     try:
         if options.get("cancel"):

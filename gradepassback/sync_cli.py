@@ -14,8 +14,6 @@ import getpass
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError
-
 from gradepassback.models import PassbackConflict
 from gradepassback.services.runs import passback_summary_text
 from provisioning.management.sync_plugins import (
@@ -29,7 +27,7 @@ from runs.locks import DistrictBusy
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
-from tenants.models import District
+from tenants.selectors import district_get
 
 #: Courses at once without --enqueue: enough to keep the SIS busy while one course reads
 #: Canvas or writes its bookkeeping.
@@ -116,9 +114,7 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = District.objects.filter(slug=options["slug"]).first()
-    if district is None:
-        raise CommandError(f"No district with slug {options['slug']!r}.")
+    district = district_get(slug=options["slug"])
     as_json = bool(options["json"])
     try:
         if options.get("cancel"):

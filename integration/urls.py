@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("provisioning.urls")),
     path("", include("gradepassback.urls")),
+    path("", include("lti.urls")),
 ]

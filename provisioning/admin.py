@@ -34,6 +34,7 @@ from runs.services.lifecycle import (
     sync_run_cancel,
     sync_run_discard,
 )
+from tenants import permissions
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -73,7 +74,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     actions = ("cancel",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        return sync_run_list()
+        return permissions.scoped(request.user, sync_run_list(), via="district")
 
     @admin.action(description="Cancel the selected queued or running runs")
     def cancel(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
@@ -268,7 +269,7 @@ class ConflictAdmin(admin.ModelAdmin):
     actions = ("resolve",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        return conflict_list()
+        return permissions.scoped(request.user, conflict_list(), via="district")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

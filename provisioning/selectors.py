@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from provisioning.mapping import FILES
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
 from runs.models import SyncRun, SyncRunLog
+from tenants.models import district_secret_paths
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 
 def sync_run_list(*, district: District | None = None) -> QuerySet[SyncRun]:
-    runs = SyncRun.objects.select_related("district", "requested_by", "decided_by")
+    runs = SyncRun.objects.select_related("district", "requested_by", "decided_by").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         runs = runs.filter(district=district)
     return runs.order_by("-created_at", "-id")
@@ -35,7 +38,9 @@ def sync_run_log_lines(*, run: SyncRun) -> QuerySet[SyncRunLog]:
 def conflict_list(
     *, district: District | None = None, run: SyncRun | None = None, open_only: bool = False
 ) -> QuerySet[Conflict]:
-    conflicts = Conflict.objects.select_related("district")
+    conflicts = Conflict.objects.select_related("district").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         conflicts = conflicts.filter(district=district)
     if run is not None:
@@ -69,6 +74,14 @@ def canvas_user_sourced_ids(*, district: District) -> dict[str, str]:
     user_id = f"row__{FILES['users'].columns.index('user_id')}"
     rows = CanvasRow.objects.filter(district=district, file="users")
     return dict(rows.values_list(user_id, "key"))
+
+
+def canvas_user_sourced_id(*, district: District, sis_user_id: str) -> str | None:
+    """The OneRoster sourcedId of the person provisioning sent to Canvas as ``sis_user_id``
+    (``None``: nobody this district provisioned)."""
+    user_id = f"row__{FILES['users'].columns.index('user_id')}"
+    rows = CanvasRow.objects.filter(district=district, file="users", **{user_id: sis_user_id})
+    return rows.values_list("key", flat=True).first()
 
 
 def roster_class_terms(*, district: District, class_sourced_ids: Iterable[str]) -> dict[str, list]:

@@ -19,10 +19,26 @@ SECRET_FIELDS = (
 )
 
 
+def district_secret_paths(relation: str = "") -> list[str]:
+    """What to ``defer`` so a query reaching District through ``relation`` loads no secret."""
+    prefix = f"{relation}__" if relation else ""
+    return [prefix + name for name in SECRET_FIELDS]
+
+
+class DistrictManager(models.Manager):
+    """Loads districts without their secrets: an encrypted field decrypts whenever it is
+    loaded, so lists (admin, console, filters) would decrypt every district's secrets. A
+    secret loads (one query) the first time code reads it, e.g. building a client."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer(*SECRET_FIELDS)
+
+
 class District(models.Model):
     """One school district: its OneRoster source, its Canvas target and its options.
 
-    Change it only through ``tenants.services`` so every change is audited.
+    Change it only through ``tenants.services`` so every change is audited. ``objects``
+    defers the secret fields (``DistrictManager``).
     """
 
     class Status(models.TextChoices):
@@ -212,8 +228,26 @@ class District(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Staff limited to these districts (tenants.permissions); staff with none see all.
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_districts",
+        help_text="Staff who see only their assigned districts. Staff with no district "
+        "assigned see every district.",
+    )
+
+    objects = DistrictManager()
+
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_district", "Can run the connection check"),
+            (
+                "export_student_data",
+                "Can download student-level exports (run zips, evaluation detail, conflicts)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(oneroster_concurrency__gte=1) & Q(oneroster_concurrency__lte=5),
@@ -305,6 +339,67 @@ class IntakeLink(models.Model):
         return "open"
 
 
+class StagedCredentials(models.Model):
+    """OneRoster credentials submitted through an intake link for a district already in use.
+
+    They replace the live ones only when staff approve them after a connection check has
+    passed against them (``tenants.services.staging``); until then the district keeps using
+    its old credentials. Secrets are encrypted like the district's and are cleared once the
+    change is decided, so a rejected or superseded submission keeps no secret.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved (now live)"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a newer submission"
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, related_name="staged_credentials"
+    )
+    intake_link = models.OneToOneField(
+        IntakeLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="staged"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    oneroster_base_url = models.URLField(max_length=500)
+    oneroster_token_url = models.URLField(max_length=500)
+    oneroster_client_id = models.CharField(max_length=300)
+    oneroster_client_secret = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_key = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_secret = EncryptedTextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_steps = models.JSONField(default=list, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "staged credential change"
+        permissions = [
+            ("approve_stagedcredentials", "Can approve or reject staged credential changes"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district"],
+                condition=Q(status="pending"),
+                name="stagedcredentials_one_pending_per_district",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="stagedcredentials_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credentials for {self.district} ({self.get_status_display()})"
+
+
 class AuditEvent(models.Model):
     """Append-only record of a change made by a person or by the system.
 
@@ -322,6 +417,10 @@ class AuditEvent(models.Model):
         INTAKE_CREATED = "intake.created"
         INTAKE_SUBMITTED = "intake.submitted"
         INTAKE_REVOKED = "intake.revoked"
+        INTAKE_STAGED = "intake.staged"
+        STAGED_CHECK_RUN = "credentials.staged_check"
+        STAGED_APPROVED = "credentials.approved"
+        STAGED_REJECTED = "credentials.rejected"
         CHECK_RUN = "district.check_run"
         SYNC_REQUESTED = "sync.requested"
         SYNC_APPROVED = "sync.approved"

@@ -32,7 +32,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from integration.canvas.errors import ImportAlreadyRunning
-from integration.canvas.types import SisImport, SisImportError, SisImportParams
+from integration.canvas.types import RUNNING_STATES, SisImport, SisImportError, SisImportParams
 from integration.http.errors import UpstreamError
 from provisioning import conf
 from provisioning.mapping import CHANGE_SIS_ID, FILES
@@ -169,8 +169,15 @@ class ImportOutcome:
 def _import_start(
     *, progress: RunProgress, client: CanvasClient, phase: str, zip_path: Path
 ) -> SisImport:
-    """Wait (bounded) until Canvas runs no other import on the account, then create ours."""
+    """Wait (bounded) until Canvas runs no other import on the account, then create ours.
+
+    A re-applied run (its worker died while Canvas imported) follows the import its
+    interrupted attempt created, if Canvas still runs it or accepted it: the same plan's zip
+    is never sent twice. A failed or aborted one is sent again.
+    """
     account_id = progress.run.district.canvas_account_id
+    if phase == MAIN and (earlier := _earlier_import(progress, client)) is not None:
+        return earlier
     budget = conf.canvas_busy_wait()
     started = time.monotonic()
     while running := client.sis_imports_running(account_id):
@@ -180,8 +187,25 @@ def _import_start(
         time.sleep(conf.import_poll_max())
     created = client.sis_import_create(account_id, zip_path=zip_path, params=SisImportParams())
     progress.update(canvas_import_id=str(created.id), canvas_import_state=created.workflow_state)
+    if phase == MAIN:
+        progress.phase(SyncRun.Phase.IMPORTING, main_import_id=created.id)
     progress.log(f"Canvas SIS import {created.id} created ({phase}).")
     return created
+
+
+def _earlier_import(progress: RunProgress, client: CanvasClient) -> SisImport | None:
+    run = progress.run
+    main_import_id = (run.progress or {}).get("main_import_id")
+    if not main_import_id:
+        return None
+    earlier = client.sis_import_get(run.district.canvas_account_id, int(main_import_id))
+    if not (earlier.accepted or earlier.workflow_state in RUNNING_STATES):
+        return None
+    progress.log(
+        f"Canvas SIS import {earlier.id} of the interrupted attempt is "
+        f"{earlier.workflow_state}: following it instead of sending the plan again."
+    )
+    return earlier
 
 
 def _import_finish(

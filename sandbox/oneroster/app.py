@@ -416,6 +416,9 @@ class OneRosterApp:
             return self.dict_page(key, records, ctx, query)
         if query.filter is not None:
             rows = state.filter_rows(kind, view_key, rows, query.filter)
+            view_key = (*view_key, "filter", query.filter)
+        if query.sort is not None:
+            rows = state.sorted_rows(kind, view_key, rows, query.sort, query.descending)
         size = min(limit, state.max_limit)
         total = len(rows)
         start = offset

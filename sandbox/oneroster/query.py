@@ -9,9 +9,9 @@ and ``fields``, with 1.1's errors.
 - ``fields=a,b``: an unknown field answers 400 ``invalid_selection_field``; so does a filter
   on an unknown field (1.2 renamed that one ``invalid_filter_field``, which 1.1 lacks).
 
-Only ``dateLastModified``, ``status`` and ``sourcedId`` filters are served from the
-district's columns (the delta reads every consumer sends); anything else works on the
-rendered records, which is slower but only taken when asked for.
+Filters and sorts on ``dateLastModified``, ``status`` and ``sourcedId`` are served from the
+district's columns (the delta reads and the ``sort=sourcedId`` paging consumers send);
+anything else works on the rendered records, which is slower but only taken when asked for.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class Query:
     def columnar(self) -> bool:
         """Whether the district's columns answer it (no record needs rendering)."""
         return (
-            self.sort is None
+            (self.sort is None or self.sort in COLUMN_FIELDS)
             and self.fields is None
             and (self.filter is None or self.filter.columnar)
         )

@@ -313,11 +313,7 @@ class Renderer:
                 f'"status":"{STATUS_NAMES[enr_status[i]]}",'
                 f'"dateLastModified":"{iso(enr_modified[i])}",{user},{klass},'
                 f'"role":"{ROLE_NAMES[role]}","primary":{"true" if enr_primary[i] else "false"}'
-                + (
-                    f',"metadata":{{"ic.rosterID":"{enr_id[i]}","ic.sourceSystem":"Campus"}}}}'
-                    if metadata
-                    else "}"
-                )
+                f"{_enrollment_metadata(enr_id[i]) if metadata else ''}}}"
             )
         return out
 
@@ -384,6 +380,10 @@ def _mix(value: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return z ^ (z >> 31)
+
+
+def _enrollment_metadata(roster_id: int) -> str:
+    return f',"metadata":{{"ic.rosterID":"{roster_id}","ic.sourceSystem":"Campus"}}'
 
 
 def state_id(seed: int, pid: int) -> str:

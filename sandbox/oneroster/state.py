@@ -296,6 +296,22 @@ class OneRosterState:
 
         return self.view((*key, "filter", flt), build)
 
+    def sorted_rows(
+        self, kind: str, key: tuple, rows: Sequence[int], field: str, descending: bool
+    ) -> Sequence[int]:
+        """Rows ordered by a column field (``sourcedId``, ``dateLastModified``, ``status``)."""
+        modified, status = self._columns(kind)
+        sort_key: Callable[[int], object] = {
+            "sourcedId": lambda i: self.sourced_id(kind, i),
+            "dateLastModified": modified,
+            "status": lambda i: STATUS_NAMES[status(i)],
+        }[field]
+
+        def build() -> Sequence[int]:
+            return array("i", sorted(rows, key=sort_key, reverse=descending))
+
+        return self.view((*key, "sort", field, descending), build)
+
     def _match(self, kind: str, rows: Sequence[int], p: Predicate) -> list[int]:
         modified, status = self._columns(kind)
         if p.field == "dateLastModified":

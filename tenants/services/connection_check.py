@@ -299,7 +299,8 @@ def _oneroster_explain_gradebook(district: District) -> Explain:
     return explain
 
 
-def _oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
+def oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
+    """The OneRoster steps alone (also run against staged credentials, ``services.staging``)."""
     if not _oneroster_configured(district):
         return _not_configured(ONEROSTER_STEPS, ONEROSTER_NOT_CONFIGURED)
     client = district_oneroster_client(district, sleep=sleep)
@@ -453,7 +454,7 @@ def district_check(
     the clients' usual policy; ``sleep`` is their backoff (tests pass a no-op).
     """
     report = CheckReport(checked_at=timezone.now())
-    report.steps.extend(_oneroster_check(district, sleep=sleep))
+    report.steps.extend(oneroster_check(district, sleep=sleep))
     report.steps.extend(_canvas_check(district, sleep=sleep))
     for step in report.steps:
         logger.info(

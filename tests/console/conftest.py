@@ -8,24 +8,18 @@ import itertools
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
 from runs.models import SyncRun
+from tenants.permissions import CAPABILITIES
 from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"
-CONSOLE_PERMISSIONS = (
-    ("tenants", "add_district"),
-    ("tenants", "change_district"),
-    ("evaluation", "start_evaluation"),
-    ("runs", "start_syncrun"),
-    ("runs", "approve_syncrun"),
-    ("provisioning", "change_conflict"),
-    ("gradepassback", "start_passback"),
-)
+#: Every capability the console checks (tenants.permissions).
+CONSOLE_PERMISSIONS = tuple(tuple(permission.split(".")) for permission in CAPABILITIES.values())
 _numbers = itertools.count(1)
 
 
@@ -46,8 +40,10 @@ def operator(db):
 
 @pytest.fixture
 def viewer(db):
-    """Staff with no permission: may look, may not change anything."""
-    return staff("viewer", permissions=())
+    """Staff in the Viewer role: may look, may not change or export anything."""
+    user = staff("viewer", permissions=())
+    user.groups.add(Group.objects.get(name="Viewer"))
+    return user
 
 
 @pytest.fixture

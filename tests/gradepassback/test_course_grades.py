@@ -14,7 +14,8 @@ from sandbox.canvas import coursework
 from sandbox.oneroster.gradebook import PLACEHOLDER_CATEGORY
 from tests.gradepassback.helpers import Recorder, canvas_course, passback, quarter
 
-pytestmark = pytest.mark.django_db
+# Whole runs against the sandbox, a few seconds each: left out of `make test-fast`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 S = SyncRun.Status
 CHICAGO = ZoneInfo("America/Chicago")

@@ -12,7 +12,8 @@ from tests.provisioning.canvas_view import course_term, enrollment_state
 from tests.provisioning.conftest import district_for, sandbox_serve
 from tests.provisioning.runs import last_import, sync
 
-pytestmark = pytest.mark.django_db
+# Whole runs against the sandbox, a few seconds each: left out of `make test-fast`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture(params=sorted(SHAPES))

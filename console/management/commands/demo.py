@@ -18,6 +18,7 @@ Redis the demo started, and removes the env file.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -34,7 +35,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from gradepassback.models import PassbackCourse
 from integration import embedded
+from provisioning.models import RosterEnrollment
 from provisioning.tasks import apply_run
 from runs.models import SyncRun
 from runs.services.launch import start_run
@@ -92,6 +95,8 @@ class Command(BaseCommand):
         connections.close_all()
         embedded.reset(settings.BASE_DIR, settings.EMBEDDED_NAME)
         call_command("migrate", interactive=False, verbosity=0)
+        # The LTI tool's URLs (in the developer key the demo installs) name this console.
+        settings.LTI_TOOL_BASE_URL = f"http://localhost:{options['port']}"
         password = self._admin()
         info = self._sandbox(options)
         district = self._district(info)
@@ -138,6 +143,7 @@ class Command(BaseCommand):
         self._say("3/5 Grade passback to the SIS ...")
         with_passback = self._enqueue_passback(district)
         self._wait(with_passback)
+        self._teacher_grade_sync(district, with_passback)
         self._say("4/5 Next night: adds, drops, moves and renames, then a delta run ...")
         self._control(info, "oneroster", "mutate", {"fraction": 0.02})
         self._wait(self._provision(district, SyncRun.Kind.DELTA))
@@ -150,6 +156,40 @@ class Command(BaseCommand):
         self._say("Demo ready.")
 
     # --- pieces ------------------------------------------------------------------------------
+
+    def _teacher_grade_sync(self, district: District, passback: SyncRun) -> None:
+        """Install the LTI tool in the sandbox Canvas and print a teacher's launch URL."""
+        course = (
+            PassbackCourse.objects.filter(passback_run__run=passback, pushed__gt=0)
+            .order_by("sis_course_id")
+            .first()
+        )
+        teacher = (
+            RosterEnrollment.objects.filter(
+                district=district, class_sid=course.sis_course_id, role="teacher"
+            )
+            .order_by("user_sid")
+            .first()
+            if course is not None
+            else None
+        )
+        if teacher is None:
+            self._say("No taught course with a teacher: no grade sync link.")
+            return
+        out = io.StringIO()
+        call_command(
+            "sandbox",
+            "lti-launch",
+            district.slug,
+            "--course",
+            course.sis_course_id,
+            "--user",
+            teacher.user_sid,
+            "--role",
+            "instructor",
+            stdout=out,
+        )
+        self.stdout.write(f"Teacher grade sync: {json.loads(out.getvalue())['launch_url']}")
 
     def _admin(self) -> str:
         user_model = get_user_model()

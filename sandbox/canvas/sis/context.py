@@ -14,10 +14,8 @@ from sandbox.canvas.store import CanvasData
 
 MSG_INTERNAL = "Error while importing CSV. Please contact support. (Error report {number})"
 
-
 #: Rows applied between releases of the state lock, so API reads interleave.
 LOCK_CHUNK = 2_000
-
 
 PROGRESS_EVERY = 10_000
 

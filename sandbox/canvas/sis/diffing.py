@@ -38,9 +38,7 @@ IDENTIFYING_FIELDS: dict[str, tuple[str, ...]] = {
 
 MSG_DIFF_SIZE = "Diffing not performed because file size difference exceeded threshold"
 
-
 MSG_DIFF_ROWS = "Diffing not performed because difference row count exceeded threshold"
-
 
 MSG_DIFF_MISMATCH = (
     "Unable to perform diffing against mismatched previous and current {kind} imports"

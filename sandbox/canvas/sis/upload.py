@@ -129,12 +129,9 @@ MSG_INVALID_UTF8 = "Invalid UTF-8"
 
 MSG_MALFORMED = "Malformed CSV"
 
-
 MSG_UNKNOWN_FILE = "Skipping unknown file type"
 
-
 MSG_NOT_SIMULATED = "The sandbox does not simulate {kind} imports; {rows} rows were not applied"
-
 
 _IGNORED_PATH = re.compile(r"__macosx|desktop\.in[if]|thumbs\.db|(^|/)\.", re.IGNORECASE)
 

@@ -51,7 +51,16 @@ def world(tmp_path_factory) -> Iterator[tuple[Canvas, CanvasState]]:
     with serve_canvas_raw(state) as url:
         canvas = Canvas(url, TOKEN)
         account = canvas.get_account(ROOT)
-        created = account.create_sis_import(str(upload))
+        # The form our client sends (SisImportParams.to_form) for a diffed provisioning run.
+        created = account.create_sis_import(
+            str(upload),
+            import_type="instructure_csv",
+            extension="zip",
+            diffing_data_set_identifier="district-1-main",
+            diffing_drop_status="inactive",
+            diffing_user_remove_status="suspended",
+            change_threshold=10,
+        )
         assert _finished(account, created.id).workflow_state == "imported"
         coursework_teach(state, seed=3)
         yield canvas, state
@@ -103,7 +112,9 @@ def test_sis_import_lifecycle(canvas, tmp_path):
     assert done.workflow_state == "imported_with_messages"
     assert done.data["counts"]["users"] == 1
     assert [e.row for e in errors] == [3]
-    assert created.id in [i.id for i in account.get_sis_imports()]
+    assert created.id in [i.id for i in account.get_sis_imports(per_page=1)]
+    running = ["created", "importing", "cleanup_batch", "restoring"]
+    assert list(account.get_sis_imports(workflow_state=running, per_page=100)) == []
     assert list(account.get_sis_imports_running()) == []
     assert done.abort().workflow_state == "imported_with_messages"  # a finished one stays
 
@@ -131,11 +142,13 @@ def test_course_by_sis_id_and_its_sections(canvas):
 
 def test_assignments_groups_and_grading_periods(canvas, state):
     course = canvas.get_course("C1", use_sis_id=True)
-    assignments = list(course.get_assignments(include=["overrides", "all_dates"]))
+    assignments = list(course.get_assignments(include=["overrides", "all_dates"], per_page=100))
+    flagged = list(course.get_assignments(post_to_sis=True))
     groups = list(course.get_assignment_groups())
     periods = list(course.get_grading_periods())
 
     assert {a.id for a in assignments} == set(state.course_assignments[course.id])
+    assert {a.id for a in flagged} == {a.id for a in assignments if a.post_to_sis}
     assert {a.assignment_group_id for a in assignments} <= {g.id for g in groups}
     assert [p.title for p in periods] == ["Quarter 1", "Quarter 2", "Quarter 3", "Quarter 4"]
 
@@ -144,7 +157,29 @@ def test_student_submissions_and_enrollment_grades(canvas, state):
     course = canvas.get_course("C1", use_sis_id=True)
     submissions = list(course.get_multiple_submissions(student_ids=["all"], include=["user"]))
     grouped = list(course.get_multiple_submissions(student_ids=["all"], grouped=True))
+    # What our client sends for an incremental passback read of some assignments.
+    first = next(
+        s.assignment_id
+        for s in submissions
+        if s.graded_at and state.assignments[s.assignment_id].post_to_sis
+    )
+    incremental = list(
+        course.get_multiple_submissions(
+            student_ids=["all"],
+            grouped=False,
+            include=["visibility"],
+            graded_since="2000-01-01T00:00:00Z",
+            post_to_sis=True,
+            assignment_ids=[first],
+        )
+    )
     enrollments = list(course.get_enrollments(type=["StudentEnrollment"]))
+    period = state.period_sets[state.course_period_set[course.id]][0]
+    in_period = list(
+        course.get_enrollments(
+            type=["StudentEnrollment"], state=["active"], grading_period_id=period.id
+        )
+    )
 
     expected = sum(
         len(state.submissions.get(a, {}))
@@ -155,12 +190,18 @@ def test_student_submissions_and_enrollment_grades(canvas, state):
     assert {g.sis_user_id for g in grouped} == {"U1", "U2"}
     assert {e.sis_user_id for e in enrollments} == {"U1", "U2"}
     assert all(e.grades["html_url"].startswith("http") for e in enrollments)
+    assert incremental
+    assert {s.assignment_id for s in incremental} == {first}
+    assert all(s.assignment_visible for s in incremental)
+    assert {e.sis_user_id for e in in_period} == {"U1", "U2"}
 
 
 def test_account_users_and_courses(canvas):
     account = canvas.get_account(ROOT)
 
-    assert {"U1", "U2", "U3", "TCH1"} <= {u.sis_user_id for u in account.get_users()}
+    users = {u.sis_user_id: u for u in account.get_users(include=["email"])}
+    assert {"U1", "U2", "U3", "TCH1"} <= set(users)
+    assert users["U1"].email == "ann@example.org"
     assert {c.sis_course_id for c in account.get_courses()} == {"C1", "C2"}
 
 

@@ -210,14 +210,15 @@ def test_a_line_item_without_a_maximum_never_sits_below_its_minimum(shaped):
     klass = next(iter(district.iter_classes()))
     school = next(s for s in district.schools if s.sourced_id == klass.school_id)
 
-    put = api.request(
-        "PUT", "lineItems/oa-nomax", json=_line_item(klass, school.quarters[0].sourced_id)
-    )
+    body = _line_item(klass, school.quarters[0].sourced_id, resultValueMin=50.0)
+
+    put = api.request("PUT", "lineItems/oa-nomax", json=body)
 
     assert put.status_code == 201
     stored = api.get("lineItems/oa-nomax", gradebook=True).json()["lineItem"]
     validate("LineItem.Type", stored)
-    assert stored.get("resultValueMax", stored["resultValueMin"]) >= stored["resultValueMin"]
+    assert stored["resultValueMin"] == 50.0
+    assert stored.get("resultValueMax", 50.0) >= 50.0
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,14 @@ def test_gradebook_collections_sort_and_project(api):
     titles = [i["title"] for i in items.json()["lineItems"]]
     assert titles == sorted(titles, reverse=True)
     assert all(set(i) == {"title"} for i in items.json()["lineItems"])
+
+
+def test_sort_on_a_column_field_matches_the_general_sort(api):
+    """``sort=sourcedId`` is answered from the columns; it must order exactly as sorting
+    the rendered records does."""
+    by_column = _all(api, "enrollments", "enrollments", sort="sourcedId", orderBy="desc")
+    filtered = _all(api, "enrollments", "enrollments", sort="sourcedId", filter="status='active'")
+
+    ids = [e["sourcedId"] for e in by_column]
+    assert ids == sorted(ids, reverse=True)
+    assert [e["sourcedId"] for e in filtered] == sorted(ids)
