@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenants.models import District
+from tenants.models import District, StagedCredentials
 from tenants.services.audit import actor_label_for
 from tenants.services.connection_check import district_check as district_check_service
+from tenants.services.staged_check import staged_credentials_check as check_service
 
 
 @shared_task(name="tenants.district_check", ignore_result=True, acks_late=True)
@@ -25,9 +26,6 @@ def district_check(district_id: int, actor_id: int | None = None) -> None:
 @shared_task(name="tenants.staged_credentials_check", ignore_result=True, acks_late=True)
 def staged_credentials_check(staged_id: int) -> None:
     """Run the connection check against staged credentials. Takes the id only."""
-    from tenants.models import StagedCredentials
-    from tenants.services.staging import staged_credentials_check as check_service
-
     staged = StagedCredentials.objects.filter(
         pk=staged_id, status=StagedCredentials.Status.PENDING
     ).first()

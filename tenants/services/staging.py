@@ -10,9 +10,6 @@ intake submissions directly, as before.
 
 from __future__ import annotations
 
-import copy
-import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -21,27 +18,15 @@ from django.views.decorators.debug import sensitive_variables
 
 from tenants.models import SECRET_FIELDS, AuditEvent, District, IntakeLink, StagedCredentials
 from tenants.services.audit import audit_changes, audit_record
-from tenants.services.connection_check import CheckReport, oneroster_check
 from tenants.services.districts import credential_values_clean, district_credentials_apply
+from tenants.services.staged_check import STAGED_FIELDS
 from tenants.tasks import district_check as district_check_task
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from django.contrib.auth.models import AbstractBaseUser
 
 #: Runs a person asked for; any of them means the district's credentials have been used.
 _RUN_REQUESTS = (AuditEvent.Action.SYNC_REQUESTED, AuditEvent.Action.PASSBACK_REQUESTED)
-#: The fields a staged change carries (the intake form's fields).
-STAGED_FIELDS = (
-    "oneroster_base_url",
-    "oneroster_token_url",
-    "oneroster_client_id",
-    "oneroster_client_secret",
-    "oneroster_vendor_key",
-    "oneroster_vendor_secret",
-)
-
 STAGED_NOT_PENDING = "This credential change is already {status}: nothing to decide."
 STAGED_CHECK_REQUIRED = (
     "The connection check has not passed against these credentials: run it again and approve "
@@ -102,50 +87,6 @@ def staged_credentials_create(
 
 def _blank(name: str) -> str | None:
     return None if name in SECRET_FIELDS else ""
-
-
-def _candidate(staged: StagedCredentials) -> District:
-    """The district as it would be with the staged credentials. Never saved."""
-    candidate = copy.copy(staged.district)
-    for name in STAGED_FIELDS:
-        setattr(candidate, name, getattr(staged, name))
-    return candidate
-
-
-def staged_credentials_check(
-    *,
-    staged: StagedCredentials,
-    actor: AbstractBaseUser | None = None,
-    actor_label: str = "system",
-    sleep: Callable[[float], None] = time.sleep,
-) -> CheckReport:
-    """Run the OneRoster half of the connection check against the staged credentials.
-
-    The result is stored on the staged row, not on the district: the live connection's own
-    check result stays as it is. One ``credentials.staged_check`` audit row.
-    """
-    report = CheckReport(checked_at=timezone.now())
-    report.steps.extend(oneroster_check(_candidate(staged), sleep=sleep))
-    with transaction.atomic():
-        locked = StagedCredentials.objects.select_for_update().get(pk=staged.pk)
-        before = locked.check_ok
-        locked.checked_at = report.checked_at
-        locked.check_ok = report.ok
-        locked.check_steps = [asdict(step) for step in report.steps]
-        locked.save(update_fields=["checked_at", "check_ok", "check_steps"])
-        failure = report.first_failure
-        audit_record(
-            actor=actor,
-            actor_label=actor_label,
-            action=AuditEvent.Action.STAGED_CHECK_RUN,
-            district=locked.district,
-            target=f"staged change {locked.pk}: "
-            + (f"failed at {failure.name}" if failure else "all steps passed"),
-            changes={"ok": [before, report.ok]},
-        )
-    staged.checked_at, staged.check_ok = locked.checked_at, locked.check_ok
-    staged.check_steps = locked.check_steps
-    return report
 
 
 def _locked_pending(staged: StagedCredentials) -> StagedCredentials:

@@ -17,11 +17,11 @@ from tenants.models import AuditEvent, District, StagedCredentials
 from tenants.services.audit import audit_record
 from tenants.services.districts import district_update
 from tenants.services.intake import intake_link_create
+from tenants.services.staged_check import staged_credentials_check
 from tenants.services.staging import (
     STAGED_CHECK_REQUIRED,
     StagedCredentialsError,
     staged_credentials_approve,
-    staged_credentials_check,
     staged_credentials_reject,
 )
 from tests.tenants.conftest import CLIENT_SECRET
