@@ -117,6 +117,7 @@ class DistrictAdmin(admin.ModelAdmin):
                     "guard_school_drop_pct",
                     "guard_school_min_count",
                     "guard_max_user_removals",
+                    "guard_first_write",
                 )
             },
         ),

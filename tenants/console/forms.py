@@ -71,6 +71,7 @@ SETTINGS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "guard_school_drop_pct",
             "guard_school_min_count",
             "guard_max_user_removals",
+            "guard_first_write",
         ),
     ),
     (
