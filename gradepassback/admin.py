@@ -33,6 +33,7 @@ from provisioning.selectors import sync_run_log_lines
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
+from tenants import permissions
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -98,7 +99,7 @@ class PassbackRunAdmin(ReadOnlyAdmin):
     change_list_template = "gradepassback/admin/passbackrun_change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackRun]:
-        return passback_run_list()
+        return permissions.scoped(request.user, passback_run_list(), via="run__district")
 
     @admin.display(description="district", ordering="run__district__name")
     def district(self, passback: PassbackRun) -> District:
@@ -258,7 +259,9 @@ class PassbackCourseAdmin(ReadOnlyAdmin):
     search_fields = ("sis_course_id",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackCourse]:
-        return passback_course_list()
+        return permissions.scoped(
+            request.user, passback_course_list(), via="passback_run__run__district"
+        )
 
     @admin.display(description="run")
     def run_link(self, course: PassbackCourse) -> str:
@@ -329,7 +332,7 @@ class PassbackConflictAdmin(ReadOnlyAdmin):
     search_fields = ("sis_course_id", "assignment_name", "message")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackConflict]:
-        return passback_conflict_list()
+        return permissions.scoped(request.user, passback_conflict_list(), via="district")
 
 
 class CategoryOverrideForm(forms.ModelForm):
@@ -348,7 +351,7 @@ class CategoryOverrideAdmin(admin.ModelAdmin):
     search_fields = ("assignment_group_name", "category_title", "category_sourced_id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CategoryOverride]:
-        return category_override_list()
+        return permissions.scoped(request.user, category_override_list(), via="district")
 
     def save_model(
         self, request: HttpRequest, obj: CategoryOverride, form: Any, change: bool

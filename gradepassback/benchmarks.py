@@ -32,9 +32,11 @@ TEACH_COURSES = 120
 PARALLEL_COURSES = 3
 
 
-def _quarters_and_classes(district: Any) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
-    """Each school's quarters (the terms its classes use) and up to ``TEACH_COURSES``
-    classes that span their school's first two quarters."""
+def _quarters_and_classes(
+    district: Any, limit: int = TEACH_COURSES
+) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
+    """Each school's quarters (the terms its classes use) and up to ``limit`` classes that
+    span their school's first two quarters."""
     from provisioning.models import RosterClass, RosterSession
 
     sessions = {
@@ -60,7 +62,7 @@ def _quarters_and_classes(district: Any) -> tuple[dict[str, list[dict[str, str]]
         first_two = {s.sourced_id for s in quarters[school][:2]}
         if len(first_two) == 2 and first_two <= set(terms):
             chosen.append(sourced_id)
-        if len(chosen) >= TEACH_COURSES:
+        if len(chosen) >= limit:
             break
     payload = {
         school: [
@@ -80,9 +82,8 @@ def _passback(
     context: BenchmarkContext, courses: list[str], *, full: bool
 ) -> tuple[float, SyncRun]:
     from gradepassback.services.runs import passback_run_create, passback_run_execute
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient, OneRosterConfig
     from runs.models import SyncRun
+    from tenants.services.clients import district_canvas_client, district_oneroster_client
 
     district = context.district
     started = time.perf_counter()
@@ -93,20 +94,9 @@ def _passback(
         course_sis_ids=courses,
         full=full,
     )
-    vendor = district.vendor_credentials()
-    config = OneRosterConfig(
-        base_url=district.oneroster_base_url,
-        token_url=district.oneroster_token_url,
-        client_id=district.oneroster_client_id,
-        client_secret=district.oneroster_client_secret,
-        vendor_key=vendor[0] if vendor else None,
-        vendor_secret=vendor[1] if vendor else None,
-        concurrency=district.oneroster_concurrency,
-        allow_private=True,
-    )
     with (
-        OneRosterClient(config) as oneroster,
-        CanvasClient.for_district(district, allow_private=True) as canvas,
+        district_oneroster_client(district, allow_private=True) as oneroster,
+        district_canvas_client(district, allow_private=True) as canvas,
     ):
         run = passback_run_execute(
             run=run, canvas=canvas, oneroster=oneroster, parallel=PARALLEL_COURSES
@@ -135,7 +125,9 @@ def _pushed(run: SyncRun) -> int:
     return sum(counts.get(name, {}).get("pushed", 0) for name in ("results", "courseGrades"))
 
 
-def measure_passback(context: BenchmarkContext) -> dict[str, Any]:
+def prepare_passback(context: BenchmarkContext, courses: int = TEACH_COURSES) -> list[str]:
+    """Turn passback on for the provisioned district and seed coursework into up to
+    ``courses`` of its classes in the simulated Canvas; their SIS ids."""
     district = context.district
     district.oneroster_vendor_key = context.sandbox["vendor_key"]
     district.oneroster_vendor_secret = context.sandbox["vendor_secret"]
@@ -143,11 +135,21 @@ def measure_passback(context: BenchmarkContext) -> dict[str, Any]:
     district.save(
         update_fields=["oneroster_vendor_key", "oneroster_vendor_secret", "passback_enabled"]
     )
-    quarters, courses = _quarters_and_classes(district)
+    quarters, chosen = _quarters_and_classes(district, courses)
     taught = context.canvas_control(
-        "teach", {"quarters_by_account": quarters, "course_ids": courses, "seed": 1}
+        "teach", {"quarters_by_account": quarters, "course_ids": chosen, "seed": 1}
     )
-    context.log(f"passback: taught {taught} in {len(courses)} courses")
+    context.log(f"passback: taught {taught} in {len(chosen)} courses of {district.slug}")
+    return chosen
+
+
+def results_pushed(run: SyncRun) -> int:
+    """Results and course grades the SIS accepted in a passback run."""
+    return _pushed(run)
+
+
+def measure_passback(context: BenchmarkContext) -> dict[str, Any]:
+    courses = prepare_passback(context)
 
     seconds, first = _passback(context, courses, full=True)
     pushed = _pushed(first)
@@ -172,4 +174,23 @@ def measure_passback(context: BenchmarkContext) -> dict[str, Any]:
     }
 
 
+def first_course_started(run: SyncRun) -> Any:
+    """When a worker started the run's first course (``None`` before any did)."""
+    from gradepassback.models import PassbackCourse
+
+    return (
+        PassbackCourse.objects.filter(passback_run__run=run)
+        .exclude(started_at=None)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+
+
 MEASUREMENTS = [measure_passback]
+#: What ``manage.py benchmark --scaleout`` needs from grade passback (``provisioning.scaleout``).
+SCALEOUT = {
+    "prepare": prepare_passback,
+    "pushed": results_pushed,
+    "first_course_started": first_course_started,
+}

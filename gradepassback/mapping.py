@@ -65,6 +65,8 @@ class ProblemKind(enum.StrEnum):
     NO_POINTS = "no_points"
     UNKNOWN_CLASS = "unknown_class"
     NO_GRADING_TASK = "no_grading_task"
+    NO_GRADING_PERIOD = "no_grading_period"
+    STUDENT_NOT_IN_ROSTER = "student_not_in_roster"
 
 
 class SkipReason(enum.StrEnum):
@@ -104,6 +106,15 @@ MSG_UNKNOWN_CLASS = (
 MSG_NO_GRADING_TASK = (
     "The SIS has no grading task titled “{task}” for {period} in class {class_sid}, so the "
     "course grade cannot be sent there."
+)
+MSG_STUDENT_NOT_IN_ROSTER = (
+    "{count} student(s) of section {section} have a SIS user id the district's roster does "
+    "not know ({ids}), so their grades cannot be sent. Ask the district to check them."
+)
+MSG_NO_GRADING_PERIOD = (
+    "No Canvas grading period of this course matches {sessions} of class {class_sid} by "
+    "title or by dates, so its course grade cannot be sent. Give the course's grading "
+    "period set a period with the session's title or dates."
 )
 
 

@@ -12,15 +12,19 @@ from gradepassback.models import (
     PassbackItem,
     PassbackRun,
 )
+from tenants.models import district_secret_paths
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
+    from runs.models import SyncRun
     from tenants.models import District
 
 
 def passback_run_list(*, district: District | None = None) -> QuerySet[PassbackRun]:
-    runs = PassbackRun.objects.select_related("run", "run__district", "run__requested_by")
+    runs = PassbackRun.objects.select_related("run", "run__district", "run__requested_by").defer(
+        *district_secret_paths("run__district")
+    )
     if district is not None:
         runs = runs.filter(run__district=district)
     return runs.order_by("-run__created_at", "-run_id")
@@ -29,7 +33,9 @@ def passback_run_list(*, district: District | None = None) -> QuerySet[PassbackR
 def passback_course_list(
     *, passback: PassbackRun | None = None, district: District | None = None
 ) -> QuerySet[PassbackCourse]:
-    courses = PassbackCourse.objects.select_related("passback_run__run__district")
+    courses = PassbackCourse.objects.select_related("passback_run__run__district").defer(
+        *district_secret_paths("passback_run__run__district")
+    )
     if passback is not None:
         courses = courses.filter(passback_run=passback)
     if district is not None:
@@ -51,10 +57,17 @@ def passback_conflict_list(
     district: District | None = None,
     sis_course_id: str | None = None,
     open_only: bool = False,
+    run: SyncRun | None = None,
 ) -> QuerySet[PassbackConflict]:
-    conflicts = PassbackConflict.objects.select_related("district")
+    """Passback conflicts, narrowed by district, course, state, or the run that last saw
+    them."""
+    conflicts = PassbackConflict.objects.select_related("district").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         conflicts = conflicts.filter(district=district)
+    if run is not None:
+        conflicts = conflicts.filter(last_run=run)
     if sis_course_id is not None:
         conflicts = conflicts.filter(sis_course_id=sis_course_id)
     if open_only:
@@ -63,7 +76,9 @@ def passback_conflict_list(
 
 
 def category_override_list(*, district: District | None = None) -> QuerySet[CategoryOverride]:
-    overrides = CategoryOverride.objects.select_related("district")
+    overrides = CategoryOverride.objects.select_related("district").defer(
+        *district_secret_paths("district")
+    )
     if district is not None:
         overrides = overrides.filter(district=district)
     return overrides.order_by("district__name", "assignment_group_name")

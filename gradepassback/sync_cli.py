@@ -14,8 +14,6 @@ import getpass
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.core.management.base import CommandError
-
 from provisioning.management.sync_plugins import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,7 +25,7 @@ from runs.locks import DistrictBusy
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
-from tenants.models import District
+from tenants.selectors import district_get
 
 #: Courses at once without --enqueue: enough to keep the SIS busy while one course reads
 #: Canvas or writes its bookkeeping.
@@ -118,9 +116,7 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = District.objects.filter(slug=options["slug"]).first()
-    if district is None:
-        raise CommandError(f"No district with slug {options['slug']!r}.")
+    district = district_get(slug=options["slug"])
     as_json = bool(options["json"])
     try:
         if options.get("cancel"):

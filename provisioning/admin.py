@@ -26,6 +26,7 @@ from provisioning.selectors import conflict_list, sync_run_list, sync_run_log_li
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError, sync_run_cancel
+from tenants import permissions
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -65,7 +66,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     actions = ("cancel",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
-        return sync_run_list()
+        return permissions.scoped(request.user, sync_run_list(), via="district")
 
     @admin.action(description="Cancel the selected queued or running runs")
     def cancel(self, request: HttpRequest, queryset: QuerySet[SyncRun]) -> None:
@@ -267,7 +268,7 @@ class ConflictAdmin(admin.ModelAdmin):
     actions = ("resolve",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conflict]:
-        return conflict_list()
+        return permissions.scoped(request.user, conflict_list(), via="district")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

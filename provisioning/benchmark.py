@@ -3,12 +3,18 @@
 The sandbox (simulated Infinite Campus and Canvas) runs in its own process, started with
 ``manage.py sandbox serve``; a throwaway district is wired to it, and this process measures:
 
-- ``floor_s``: ``integration.oneroster.benchmark.measure_floor`` — a bare loop paging
-  through and parsing every OneRoster record;
+- ``floor_s``, ``raw_s``, ``floor_runs``: ``integration.oneroster.benchmark.measure_floors``,
+  the one floor definition (DESIGN §8): after a discarded warm-up read, best of
+  ``floor_runs`` samples of a bare loop paging through and parsing every OneRoster record
+  with the client's GC setting and the district's concurrency; ``raw_s`` the sandbox serving
+  the same pages, not parsed;
 - ``full_s``: a full provisioning run into the empty Canvas (read, plan, zip, import, commit);
 - ``rerun_s``: the same district again with nothing changed (a nightly delta);
 - ``delta_s``: a delta after the sandbox's "next night" changes to 1 % of students;
 - ``peak_rss_mb``: this process's peak resident memory over all of the above.
+
+Each run's phase timings come from its stored phase stamps (``SyncRun.progress
+["phase_started"]``), never from its log.
 
 Other apps add figures without touching this module: a module ``<app>.benchmarks`` with a
 list ``MEASUREMENTS`` of callables, each taking the ``BenchmarkContext`` (the provisioned
@@ -43,6 +49,8 @@ RESULT_KEYS = (
     "peak_rss_mb",
     "passback_results_per_s",
     "passback_rerun_puts",
+    "raw_s",
+    "floor_runs",
 )
 CONTROL_TIMEOUT = (10.0, 900.0)
 SANDBOX_START_TIMEOUT = 1800.0
@@ -85,24 +93,31 @@ def _control(base_url: str, side: str, action: str, secret: str, body: dict[str,
     return response.json()
 
 
-def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
-    """Every installed app's ``benchmarks.MEASUREMENTS``, in ``INSTALLED_APPS`` order."""
-    found: list[Callable[[BenchmarkContext], dict[str, Any]]] = []
+def app_benchmark_modules() -> list[Any]:
+    """Every installed app's ``benchmarks`` module, in ``INSTALLED_APPS`` order."""
+    found = []
     for config in apps.get_app_configs():
         name = f"{config.name}.benchmarks"
         if importlib.util.find_spec(name) is not None:
-            found.extend(getattr(importlib.import_module(name), "MEASUREMENTS", ()))
+            found.append(importlib.import_module(name))
     return found
 
 
-def _district_for(info: dict[str, str], *, students: int) -> Any:
+def extra_measurements() -> list[Callable[[BenchmarkContext], dict[str, Any]]]:
+    """Every installed app's ``benchmarks.MEASUREMENTS``, in ``INSTALLED_APPS`` order."""
+    return [m for module in app_benchmark_modules() for m in getattr(module, "MEASUREMENTS", ())]
+
+
+def district_for(info: dict[str, str], *, students: int, suffix: str = "") -> Any:
+    """A throwaway district wired to the sandbox ``info`` describes."""
     from tenants.models import District
 
-    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S") + suffix
     return District.objects.create(
         slug=f"bench-{stamp}",
         name=f"Benchmark {students:,} students ({stamp})",
         status=District.Status.PAUSED,  # never picked up by a schedule
+        guard_first_write=False,  # the empty simulated Canvas is what the run should fill
         oneroster_base_url=info["oneroster_url"],
         oneroster_token_url=info["token_url"],
         oneroster_client_id=info["client_id"],
@@ -113,35 +128,27 @@ def _district_for(info: dict[str, str], *, students: int) -> Any:
     )
 
 
-def _timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
+def timed_sync(district: Any, kind: str, log: Callable[[str], None]) -> tuple[float, Any]:
     """One provisioning run in this process, as ``manage.py sync provision`` does it, with
     clients that may reach the loopback sandbox whatever the deployment settings say."""
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient, OneRosterConfig
+    from integration.oneroster.client import OneRosterClient
     from provisioning.services.pipeline import sync_run_execute
     from runs.locks import district_lock
     from runs.models import SyncRun
-    from runs.services.lifecycle import sync_run_create
+    from runs.services.lifecycle import Heartbeat, sync_run_create
+    from tenants.services.clients import district_canvas_client
 
     started = time.perf_counter()
     run = sync_run_create(
         district=district, kind=kind, trigger=SyncRun.Trigger.CLI, actor_label="benchmark"
     )
     with (
-        OneRosterClient(
-            OneRosterConfig(
-                base_url=district.oneroster_base_url,
-                token_url=district.oneroster_token_url,
-                client_id=district.oneroster_client_id,
-                client_secret=district.oneroster_client_secret,
-                concurrency=district.oneroster_concurrency,
-                allow_private=True,
-            )
-        ) as oneroster,
-        CanvasClient.for_district(district, allow_private=True) as canvas,
-        district_lock(district.pk),
+        OneRosterClient(client_config(district)) as oneroster,
+        district_canvas_client(district, allow_private=True) as canvas,
+        district_lock(district.pk, run_id=run.pk) as lock,
     ):
-        sync_run_execute(run=run, oneroster=oneroster, canvas=canvas)
+        heartbeat = Heartbeat(run, extend=lock.extend)
+        sync_run_execute(run=run, heartbeat=heartbeat, oneroster=oneroster, canvas=canvas)
     seconds = time.perf_counter() - started
     run.refresh_from_db()
     if run.status != SyncRun.Status.SUCCEEDED:
@@ -174,7 +181,7 @@ def _phases(run: Any) -> dict[str, float]:
     }
 
 
-def _forget(district: Any) -> None:
+def forget(district: Any) -> None:
     """Drop the throwaway district's mirrors (millions of rows); keep its runs to inspect."""
     with connection.cursor() as cursor:
         for table in (
@@ -189,13 +196,32 @@ def _forget(district: Any) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE district_id = %s", [district.pk])  # noqa: S608
 
 
+def client_config(district: Any) -> Any:
+    """The one OneRoster configuration of the floor and of the runs: same page size, same
+    concurrency, loopback allowed whatever the deployment settings say."""
+    from integration.oneroster.client import OneRosterConfig
+
+    return OneRosterConfig(
+        base_url=district.oneroster_base_url,
+        token_url=district.oneroster_token_url,
+        client_id=district.oneroster_client_id,
+        client_secret=district.oneroster_client_secret,
+        concurrency=district.oneroster_concurrency,
+        allow_private=True,
+    )
+
+
 def benchmark_run(
-    *, students: int, schools: int, seed: int, log: Callable[[str], None]
+    *,
+    students: int,
+    schools: int,
+    seed: int,
+    log: Callable[[str], None],
+    floor_runs: int = 3,
 ) -> dict[str, Any]:
     """Start a sandbox, measure everything, stop it; return the figures (DESIGN §6 keys
     first, then details)."""
-    from integration.oneroster.benchmark import PeakRss, measure_floor, sandbox_start
-    from integration.oneroster.client import OneRosterConfig
+    from integration.oneroster.benchmark import PeakRss, measure_floors, ratios, sandbox_start
 
     log(f"Starting the sandbox: {students:,} students, {schools} schools …")
     started = time.perf_counter()
@@ -206,19 +232,22 @@ def benchmark_run(
     details: dict[str, Any] = {"schools": schools, "seed": seed}
     district = None
     try:
-        config = OneRosterConfig(
-            base_url=info["oneroster_url"],
-            token_url=info["token_url"],
-            client_id=info["client_id"],
-            client_secret=info["client_secret"],
-            allow_private=True,
+        district = district_for(info, students=students)
+        floors = measure_floors(client_config(district), runs=floor_runs)
+        figures = floors.figures()
+        results.update(
+            floor_s=figures.pop("floor_s"),
+            raw_s=figures.pop("raw_s"),
+            floor_runs=figures.pop("floor_runs"),
         )
-        results["floor_s"] = round(measure_floor(config), 2)
-        log(f"floor: {results['floor_s']} s")
-        district = _district_for(info, students=students)
+        details.update(figures, concurrency=district.oneroster_concurrency)
+        log(
+            f"floor: {results['floor_s']} s (samples {results['floor_runs']}), "
+            f"raw serving: {results['raw_s']} s"
+        )
         with PeakRss(interval=0.05) as rss:
-            full_s, full = _timed_sync(district, "full", log)
-            rerun_s, _ = _timed_sync(district, "delta", log)
+            full_s, full = timed_sync(district, "full", log)
+            rerun_s, rerun = timed_sync(district, "delta", log)
             context = BenchmarkContext(
                 students=students,
                 schools=schools,
@@ -229,19 +258,29 @@ def benchmark_run(
             )
             changed = context.oneroster_control("mutate", {"fraction": 0.01})["changed"]
             details["delta_changes"] = {k: len(v) for k, v in changed.items()}
-            delta_s, delta = _timed_sync(district, "delta", log)
+            delta_s, delta = timed_sync(district, "delta", log)
         results.update(
             full_s=round(full_s, 2),
             rerun_s=round(rerun_s, 2),
             delta_s=round(delta_s, 2),
             peak_rss_mb=round(rss.peak_mb, 1),
         )
+        full_ratios = ratios(full_s, floors)
         details.update(
-            full_vs_floor=round(full_s / results["floor_s"], 3),
+            full_vs_floor=full_ratios["vs_floor"],
+            full_vs_raw=full_ratios["vs_raw"],
             rerun_vs_full=round(rerun_s / full_s, 3),
+            delta_vs_full=round(delta_s / full_s, 3),
             full_counts=full.counts,
             delta_counts=delta.counts,
             full_phases_s=_phases(full),
+            rerun_phases_s=_phases(rerun),
+            delta_phases_s=_phases(delta),
+        )
+        log(
+            f"full {full_s:.1f} s = {full_ratios['vs_floor']} x floor, "
+            f"{full_ratios['vs_raw']} x raw; rerun {details['rerun_vs_full']} x full; "
+            f"1 % delta {details['delta_vs_full']} x full"
         )
         for measure in extra_measurements():
             name = f"{measure.__module__}.{measure.__name__}"
@@ -258,5 +297,5 @@ def benchmark_run(
         except subprocess.TimeoutExpired:
             process.kill()
         if district is not None:
-            _forget(district)
+            forget(district)
     return {**results, "details": details}

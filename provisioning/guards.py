@@ -47,7 +47,7 @@ FILE_LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class GuardTrip:
-    guard: str  # empty_source | renumbering | type_share | school_share | user_cap
+    guard: str  # empty_source | validation | renumbering | type_share | school_share | user_cap
     message: str
     file: str = ""
     school: str = ""
@@ -64,6 +64,7 @@ def guards_evaluate(*, district: District, plan: PlanResult) -> list[GuardTrip]:
     """Every guard that trips on ``plan``, most specific reason first."""
     trips: list[GuardTrip] = []
     trips += _empty_source(plan)
+    trips += _validation_share(district, plan)
     renumbered = _renumbering(district, plan)
     trips += renumbered
     trips += _type_share(district, plan)
@@ -86,6 +87,30 @@ def _empty_source(plan: PlanResult) -> list[GuardTrip]:
                     "empty_source",
                     f"The OneRoster feed returned no {label}, but the last run had {had:,} — "
                     "an outage or a wrong school year would look like everyone left.",
+                )
+            )
+    return trips
+
+
+def _validation_share(district: District, plan: PlanResult) -> list[GuardTrip]:
+    """Many records of a collection failing validation: a provider change (a new export
+    format, a field sent differently) rather than a few bad rows. Applying would drop or
+    leave out what was rejected, so a person looks first; approving applies the valid ones
+    and keeps the rejected ones as conflicts."""
+    trips = []
+    for collection, label in SOURCE_LABELS.items():
+        invalid = plan.invalid_counts.get(collection, 0)
+        read = invalid + plan.source_counts.get(collection, 0)
+        if (
+            invalid >= district.guard_validation_min_count
+            and _pct(invalid, read) > district.guard_validation_pct
+        ):
+            reasons = "; ".join(plan.invalid_reasons.get(collection, ()))
+            trips.append(
+                GuardTrip(
+                    "validation",
+                    f"{invalid:,} of {read:,} {label} failed validation: {reasons}.",
+                    file=collection,
                 )
             )
     return trips

@@ -41,6 +41,10 @@ class Conflict(models.Model):
         MISSING_LOGIN = "missing_login", "User without a login (username)"
         MISSING_USER_ID = "missing_user_id", "User without a Canvas user id"
         USER_WITHOUT_SCHOOL = "user_without_school", "User with no school"
+        OBSERVER_UNKNOWN_STUDENT = (
+            "observer_unknown_student",
+            "Observer of a student not in the roster",
+        )
         ENROLLMENT_UNKNOWN_USER = "enrollment_unknown_user", "Enrollment to an unknown user"
         ENROLLMENT_UNKNOWN_CLASS = "enrollment_unknown_class", "Enrollment to an unknown class"
         CLASS_UNKNOWN_SCHOOL = "class_unknown_school", "Class in an unknown school"

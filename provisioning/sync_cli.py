@@ -38,6 +38,7 @@ from runs.services.lifecycle import (
     sync_run_discard,
 )
 from tenants.models import District
+from tenants.selectors import district_get
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
@@ -66,13 +67,6 @@ def _actor_label() -> str:
         return "cli"
 
 
-def _district(slug: str) -> District:
-    district = District.objects.filter(slug=slug).first()
-    if district is None:
-        raise CommandError(f"No district with slug {slug!r}.")
-    return district
-
-
 def _held_run(district: District, run_id: int) -> SyncRun:
     run = SyncRun.objects.filter(district=district, pk=run_id).select_related("district").first()
     if run is None:
@@ -86,7 +80,7 @@ def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = _district(options["slug"])
+    district = district_get(slug=options["slug"])
     district_schedule_sync(district)
     label = _actor_label()
     as_json = bool(options["json"])

@@ -1,8 +1,8 @@
 """One loopback HTTP server for the whole sandbox: simulated Infinite Campus and Canvas.
 
 ``/campus/...`` and ``/_sandbox/oneroster/...`` go to the OneRoster app; everything else
-(``/api/...``, ``/_sandbox/canvas/...``) to the Canvas app when ``sandbox.canvas`` is
-installed, else 404.
+(``/api/...``, ``/_sandbox/canvas/...``) to the Canvas app, unless the sandbox was started
+without it (then 404).
 
 The HTTP layer is a small WSGI runner on ``http.server`` (threads, HTTP/1.1 keep-alive,
 ``TCP_NODELAY``, one ``sendall`` per small response, bodies streamed without copies):
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import logging
 import socket
@@ -26,8 +27,10 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import unquote
 
+from sandbox.canvas.app import create_canvas_app
+from sandbox.canvas.state import CanvasState
 from sandbox.oneroster.app import API_ROOT, API_SUFFIX, TOKEN_PATH, create_oneroster_app
-from sandbox.oneroster.generator import District, generate_district
+from sandbox.oneroster.generator import District, Shape, generate_district
 from sandbox.oneroster.state import Credentials, OneRosterState
 
 logger = logging.getLogger(__name__)
@@ -184,18 +187,11 @@ def make_dispatcher(oneroster_app: WSGIApp, canvas_app: WSGIApp | None) -> WSGIA
     return dispatch
 
 
-def _canvas(secrets_seed: int | None) -> tuple[Any, WSGIApp | None]:
-    """The Canvas half, if that package is present (it is built separately)."""
-    try:
-        from sandbox.canvas.app import create_canvas_app
-        from sandbox.canvas.state import CanvasState
-    except ImportError:
-        return None, None
+def _canvas(secrets_seed: int | None) -> tuple[CanvasState, WSGIApp]:
+    """The Canvas half: a random token, or one derived from the seed (the demo)."""
     if secrets_seed is None:
         state = CanvasState()
     else:
-        import hashlib
-
         token = hashlib.sha256(f"rosterbridge-sandbox:{secrets_seed}:canvas".encode()).hexdigest()
         state = CanvasState(token=token)
     return state, create_canvas_app(state)
@@ -267,14 +263,18 @@ def start_sandbox(
     as_of: dt.datetime | None = None,
     fixed_secrets: bool = False,
     canvas: bool = True,
+    shape: Shape | None = None,
 ) -> RunningSandbox:
     """Generate a district and serve it (and the simulated Canvas) on ``host:port``.
 
     Secrets are random per start unless ``fixed_secrets`` derives them from ``seed`` (the
     demo). ``port=0`` picks a free port; read it from ``.info`` or ``.port``.
-    ``canvas=False`` serves the OneRoster half alone.
+    ``canvas=False`` serves the OneRoster half alone. ``shape`` picks one of the other
+    plausible Infinite Campus shapes (``generator.SHAPES``; default: the modelled one).
     """
-    district = generate_district(schools=schools, students=students, seed=seed, as_of=as_of)
+    district = generate_district(
+        schools=schools, students=students, seed=seed, as_of=as_of, shape=shape
+    )
     secrets_seed = seed if fixed_secrets else None
     credentials = Credentials.generate(app_name=district.slug, seed=secrets_seed)
     oneroster = OneRosterState(district, credentials=credentials)

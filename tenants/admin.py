@@ -21,13 +21,22 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
+from tenants import permissions
 from tenants.forms import (
     DistrictCreateForm,
     DistrictCredentialsForm,
     DistrictOptionsForm,
     PartnerCredentialForm,
 )
-from tenants.models import SECRET_FIELDS, AuditEvent, District, IntakeLink, PartnerCredential
+from tenants.models import (
+    SECRET_FIELDS,
+    AuditEvent,
+    District,
+    IntakeLink,
+    PartnerCredential,
+    StagedCredentials,
+    district_secret_paths,
+)
 from tenants.selectors import district_credential_warning
 from tenants.services.audit import actor_label_for
 from tenants.services.connection_check import STEP_TITLES
@@ -44,6 +53,12 @@ from tenants.services.intake import (
     intake_link_revoke,
     intake_link_url,
 )
+from tenants.services.staging import (
+    StagedCredentialsError,
+    staged_credentials_approve,
+    staged_credentials_reject,
+)
+from tenants.tasks import staged_credentials_check as staged_check_task
 
 CHECK_QUEUED = "Connection check queued for {names}. Reload this page in a minute for the result."
 SECRET_POST_FIELDS = (*SECRET_FIELDS, "vendor_key", "vendor_secret", "otp_token")
@@ -117,6 +132,8 @@ class DistrictAdmin(admin.ModelAdmin):
                     "guard_school_drop_pct",
                     "guard_school_min_count",
                     "guard_max_user_removals",
+                    "guard_validation_pct",
+                    "guard_validation_min_count",
                     "guard_first_write",
                 )
             },
@@ -226,7 +243,10 @@ class DistrictAdmin(admin.ModelAdmin):
 
     # --- actions and extra pages -----------------------------------------------------------
 
-    @admin.action(description="Run the connection check", permissions=["change"])
+    def has_check_permission(self, request: HttpRequest) -> bool:
+        return permissions.can(request.user, "check_district")
+
+    @admin.action(description="Run the connection check", permissions=["check"])
     def run_connection_check(self, request: HttpRequest, queryset) -> None:
         districts = list(queryset)
         _queue_checks(request, districts)
@@ -254,8 +274,16 @@ class DistrictAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_queryset(self, request: HttpRequest):
+        return permissions.scoped(request.user, super().get_queryset(request))
+
+    def _district_for(self, request: HttpRequest, district_id: int, capability: str) -> District:
+        district = get_object_or_404(self.get_queryset(request), pk=district_id)
+        permissions.require(request.user, capability)
+        return district
+
     def _district_for_change(self, request: HttpRequest, district_id: int) -> District:
-        district = get_object_or_404(District, pk=district_id)
+        district = get_object_or_404(self.get_queryset(request), pk=district_id)
         if not self.has_change_permission(request, district):
             raise PermissionDenied
         return district
@@ -291,7 +319,7 @@ class DistrictAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "tenants/admin/district_credentials.html", context)
 
     def intake_link_view(self, request: HttpRequest, district_id: int) -> HttpResponse:
-        district = self._district_for_change(request, district_id)
+        district = self._district_for(request, district_id, "create_intake_link")
         if request.method != "POST":
             return HttpResponseRedirect(self._change_url(district))
         link, token = intake_link_create(
@@ -310,7 +338,7 @@ class DistrictAdmin(admin.ModelAdmin):
         return render(request, "tenants/admin/intake_link_created.html", context)
 
     def check_view(self, request: HttpRequest, district_id: int) -> HttpResponse:
-        district = self._district_for_change(request, district_id)
+        district = self._district_for(request, district_id, "check_district")
         if request.method == "POST":
             _queue_checks(request, [district])
             self.message_user(request, CHECK_QUEUED.format(names=district.name), messages.SUCCESS)
@@ -336,6 +364,10 @@ class IntakeLinkAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ("revoke",)
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request).defer(*district_secret_paths("district"))
+        return permissions.scoped(request.user, queryset, via="district")
 
     @admin.display(description="State")
     def state(self, link: IntakeLink) -> str:
@@ -365,6 +397,107 @@ class IntakeLinkAdmin(admin.ModelAdmin):
             self.message_user(request, f"Revoked {revoked} link(s).", messages.SUCCESS)
 
 
+@admin.register(StagedCredentials)
+class StagedCredentialsAdmin(admin.ModelAdmin):
+    """Credentials an intake link submitted for a district in use, waiting for review.
+
+    Approving needs the ``approve_stagedcredentials`` permission and a passed check against
+    the staged credentials; secrets show as set or not, never as values.
+    """
+
+    list_display = ("district", "status", "created_at", "check_ok", "checked_at", "decided_label")
+    list_filter = ("status",)
+    list_select_related = ("district",)
+    fields = (
+        "district",
+        "status",
+        "created_at",
+        "oneroster_base_url",
+        "oneroster_token_url",
+        "oneroster_client_id",
+        "secrets_set",
+        "checked_at",
+        "check_ok",
+        "check_result",
+        "decided_at",
+        "decided_label",
+    )
+    readonly_fields = fields
+    actions = ("approve", "reject", "run_check")
+
+    def get_queryset(self, request: HttpRequest):
+        own_secrets = [f.name for f in StagedCredentials._meta.fields if f.name in SECRET_FIELDS]
+        queryset = (
+            super().get_queryset(request).defer(*own_secrets, *district_secret_paths("district"))
+        )
+        return permissions.scoped(request.user, queryset, via="district")
+
+    @admin.display(description="Secrets submitted")
+    def secrets_set(self, staged: StagedCredentials) -> str:
+        names = [
+            name.replace("oneroster_", "").replace("_", " ")
+            for name in (
+                "oneroster_client_secret",
+                "oneroster_vendor_key",
+                "oneroster_vendor_secret",
+            )
+            if getattr(staged, name)
+        ]
+        return ", ".join(names) or "none (cleared once decided)"
+
+    @admin.display(description="Check steps")
+    def check_result(self, staged: StagedCredentials) -> str:
+        return format_html_join(
+            "\n",
+            "<div>{}: {}</div>",
+            (
+                (STEP_TITLES.get(step["name"], step["name"]), step["reason"])
+                for step in staged.check_steps
+            ),
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return permissions.can(request.user, "review_credentials")
+
+    def _decide(self, request: HttpRequest, queryset, decide, verb: str) -> None:
+        done = 0
+        for staged in queryset.select_related("district"):
+            try:
+                decide(staged=staged, actor=request.user, actor_label=actor_label_for(request.user))
+            except StagedCredentialsError as exc:
+                self.message_user(request, f"{staged.district}: {exc}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{verb} {done} change(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Approve: make the selected credentials live", permissions=["approve"]
+    )
+    def approve(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, staged_credentials_approve, "Approved")
+
+    @admin.action(description="Reject the selected credentials", permissions=["approve"])
+    def reject(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, staged_credentials_reject, "Rejected")
+
+    @admin.action(description="Run the connection check against them", permissions=["approve"])
+    def run_check(self, request: HttpRequest, queryset) -> None:
+        pending = list(queryset.filter(status=StagedCredentials.Status.PENDING))
+        for staged in pending:
+            transaction.on_commit(lambda staged_id=staged.pk: staged_check_task.delay(staged_id))
+        self.message_user(request, CHECK_QUEUED.format(names=", ".join(map(str, pending))))
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only for everyone: the database refuses UPDATE and DELETE on this table too."""
@@ -384,6 +517,10 @@ class AuditEventAdmin(admin.ModelAdmin):
         "changes_pretty",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = super().get_queryset(request).defer(*district_secret_paths("district"))
+        return permissions.scoped(request.user, queryset, via="district")
 
     @admin.display(description="Changes")
     def changes_pretty(self, event: AuditEvent) -> str:

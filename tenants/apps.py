@@ -16,8 +16,3 @@ class TenantsConfig(AppConfig):
         setting_changed.connect(signals.settings_changed, dispatch_uid="tenants.fernet_keys")
         otp_verification_failed.connect(signals.otp_failed, dispatch_uid="tenants.otp_failed")
         user_logged_in.connect(signals.logged_in, dispatch_uid="tenants.logged_in")
-        # The run core creates and runs evaluations through this.
-        from runs.registry import run_kind_register
-        from tenants.evaluation.run_kind import EVALUATION
-
-        run_kind_register(EVALUATION)

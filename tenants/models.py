@@ -19,10 +19,26 @@ SECRET_FIELDS = (
 )
 
 
+def district_secret_paths(relation: str = "") -> list[str]:
+    """What to ``defer`` so a query reaching District through ``relation`` loads no secret."""
+    prefix = f"{relation}__" if relation else ""
+    return [prefix + name for name in SECRET_FIELDS]
+
+
+class DistrictManager(models.Manager):
+    """Loads districts without their secrets: an encrypted field decrypts whenever it is
+    loaded, so lists (admin, console, filters) would decrypt every district's secrets. A
+    secret loads (one query) the first time code reads it, e.g. building a client."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().defer(*SECRET_FIELDS)
+
+
 class District(models.Model):
     """One school district: its OneRoster source, its Canvas target and its options.
 
-    Change it only through ``tenants.services`` so every change is audited.
+    Change it only through ``tenants.services`` so every change is audited. ``objects``
+    defers the secret fields (``DistrictManager``).
     """
 
     class Status(models.TextChoices):
@@ -167,6 +183,15 @@ class District(models.Model):
         help_text="Hold the first run that writes into this district's Canvas for approval, "
         "showing what it would create.",
     )
+    guard_validation_pct = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(100)],
+        help_text="A run is held when more than this share of a collection fails validation.",
+    )
+    guard_validation_min_count = models.PositiveIntegerField(
+        default=20,
+        help_text="Fewer invalid records than this in a collection never hold a run.",
+    )
 
     # --- grade passback options ---
     passback_enabled = models.BooleanField(default=False)
@@ -203,8 +228,26 @@ class District(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Staff limited to these districts (tenants.permissions); staff with none see all.
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_districts",
+        help_text="Staff who see only their assigned districts. Staff with no district "
+        "assigned see every district.",
+    )
+
+    objects = DistrictManager()
+
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("check_district", "Can run the connection check"),
+            (
+                "export_student_data",
+                "Can download student-level exports (run zips, evaluation detail, conflicts)",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(oneroster_concurrency__gte=1) & Q(oneroster_concurrency__lte=5),
@@ -296,6 +339,67 @@ class IntakeLink(models.Model):
         return "open"
 
 
+class StagedCredentials(models.Model):
+    """OneRoster credentials submitted through an intake link for a district already in use.
+
+    They replace the live ones only when staff approve them after a connection check has
+    passed against them (``tenants.services.staging``); until then the district keeps using
+    its old credentials. Secrets are encrypted like the district's and are cleared once the
+    change is decided, so a rejected or superseded submission keeps no secret.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved (now live)"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Replaced by a newer submission"
+
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, related_name="staged_credentials"
+    )
+    intake_link = models.OneToOneField(
+        IntakeLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="staged"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    oneroster_base_url = models.URLField(max_length=500)
+    oneroster_token_url = models.URLField(max_length=500)
+    oneroster_client_id = models.CharField(max_length=300)
+    oneroster_client_secret = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_key = EncryptedTextField(null=True, blank=True)
+    oneroster_vendor_secret = EncryptedTextField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_steps = models.JSONField(default=list, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_label = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "staged credential change"
+        permissions = [
+            ("approve_stagedcredentials", "Can approve or reject staged credential changes"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district"],
+                condition=Q(status="pending"),
+                name="stagedcredentials_one_pending_per_district",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="stagedcredentials_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credentials for {self.district} ({self.get_status_display()})"
+
+
 class AuditEvent(models.Model):
     """Append-only record of a change made by a person or by the system.
 
@@ -313,6 +417,10 @@ class AuditEvent(models.Model):
         INTAKE_CREATED = "intake.created"
         INTAKE_SUBMITTED = "intake.submitted"
         INTAKE_REVOKED = "intake.revoked"
+        INTAKE_STAGED = "intake.staged"
+        STAGED_CHECK_RUN = "credentials.staged_check"
+        STAGED_APPROVED = "credentials.approved"
+        STAGED_REJECTED = "credentials.rejected"
         CHECK_RUN = "district.check_run"
         SYNC_REQUESTED = "sync.requested"
         SYNC_APPROVED = "sync.approved"
@@ -350,85 +458,3 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
-
-
-class EvaluationReport(models.Model):
-    """What a conversion evaluation found: how the district's existing Canvas users, courses
-    and sections line up with its OneRoster source before the first import.
-
-    One per evaluation run (``SyncRun`` of kind ``evaluation``); the run's id is the
-    report's id. ``summary`` holds the counts per object type and match class (the
-    ``sync evaluate --json`` object); ``risks`` the notes in plain words, each
-    ``{"level": "high" | "medium" | "info", "text": …}``. The detail is in ``rows``.
-    """
-
-    run = models.OneToOneField(
-        "runs.SyncRun",
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="evaluation",
-    )
-    district = models.ForeignKey(
-        District, on_delete=models.CASCADE, related_name="evaluation_reports"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    summary = models.JSONField(default=dict, blank=True)
-    risks = models.JSONField(default=list, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        permissions = [("start_evaluation", "Can start a conversion evaluation")]
-
-    def __str__(self) -> str:
-        return f"Conversion evaluation #{self.pk} of {self.district}"
-
-
-class EvaluationRow(models.Model):
-    """One object of an evaluation and its match class: a OneRoster user or class with the
-    Canvas object it matches (if any), or a Canvas object nothing in OneRoster matches.
-
-    Written in bulk by set-based SQL (``tenants.evaluation``). For courses and sections the
-    ``*_login`` columns hold course codes and ``*_email`` stay blank.
-    """
-
-    class ObjectType(models.TextChoices):
-        USER = "user", "User"
-        COURSE = "course", "Course"
-        SECTION = "section", "Section"
-
-    class Match(models.TextChoices):
-        MATCHED_SIS_ID = "matched_sis_id", "Same SIS id"
-        MATCHED_LOGIN = "matched_login", "Same login under another SIS id"
-        MATCHED_EMAIL = "matched_email", "Same e-mail only"
-        AMBIGUOUS = "ambiguous", "Several candidates"
-        NEW = "new", "New to Canvas"
-        ORPHAN = "orphan", "Only in Canvas"
-
-    report = models.ForeignKey(
-        EvaluationReport, on_delete=models.CASCADE, db_index=False, related_name="rows"
-    )
-    object_type = models.CharField(max_length=8, choices=ObjectType.choices)
-    match = models.CharField(max_length=16, choices=Match.choices)
-    source_id = models.CharField(max_length=255, blank=True)
-    # The SIS id the first import gives the object in Canvas (the user id per the district's
-    # user_id_source; a class's sourcedId for courses and sections).
-    target_sis_id = models.TextField(blank=True)
-    source_login = models.TextField(blank=True)
-    source_email = models.TextField(blank=True)
-    source_name = models.TextField(blank=True)
-    school = models.CharField(max_length=255, blank=True)
-    canvas_id = models.BigIntegerField(null=True, blank=True)
-    canvas_sis_id = models.TextField(blank=True)
-    canvas_login = models.TextField(blank=True)
-    canvas_email = models.TextField(blank=True)
-    canvas_name = models.TextField(blank=True)
-    note = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["report", "object_type", "match"], name="evaluationrow_by_class"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.object_type} {self.source_id or self.canvas_sis_id}: {self.match}"

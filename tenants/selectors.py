@@ -15,9 +15,21 @@ EXPIRY_WARNING_DAYS = 30
 KEY_AGE_WARNING_DAYS = 335
 
 
+#: The one wording of an unknown slug, in every command and page that takes one.
+DISTRICT_UNKNOWN = "No district with slug {slug!r}."
+
+
+class DistrictNotFound(District.DoesNotExist):
+    """No district has the slug asked for; the message is ``DISTRICT_UNKNOWN``."""
+
+
 def district_get(*, slug: str) -> District:
-    """The district with this slug; ``District.DoesNotExist`` when there is none."""
-    return District.objects.get(slug=slug)
+    """The district with this slug; ``DistrictNotFound`` (a ``District.DoesNotExist``) when
+    there is none."""
+    try:
+        return District.objects.get(slug=slug)
+    except District.DoesNotExist:
+        raise DistrictNotFound(DISTRICT_UNKNOWN.format(slug=slug)) from None
 
 
 def district_list(*, status: str | None = None) -> QuerySet[District]:

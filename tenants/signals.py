@@ -35,9 +35,6 @@ def logged_in(*, request: Any, **kwargs: Any) -> None:
         request.session[SESSION_LOGIN_AT_KEY] = int(time.time())
 
 
-# Modules with receivers or tasks but no AppConfig of their own. ``TenantsConfig.ready``
-# imports this module, so importing them here connects the run notifications and registers
-# the evaluation task in every process, workers included (Celery only autodiscovers
-# ``<app>.tasks``).
-from tenants.evaluation import tasks as evaluation_tasks  # noqa: E402, F401
+# Receivers with no AppConfig of their own. ``TenantsConfig.ready`` imports this module, so
+# importing them here connects the run notifications in every process, workers included.
 from tenants.services import notifications  # noqa: E402, F401

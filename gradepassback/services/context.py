@@ -11,13 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import connection
-
 from gradepassback.gate import RequestGate
 from gradepassback.mapping import CategoryIndex, Options, Period
 from gradepassback.models import CategoryOverride
-from provisioning.mapping import FILES
-from provisioning.models import RosterClass, RosterSession
+from provisioning.selectors import (
+    canvas_user_sourced_ids,
+    roster_class_terms,
+    roster_session_list,
+)
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
@@ -41,7 +43,7 @@ class PassbackContext:
     # courses this process works on at once.
     writers: ThreadPoolExecutor
     owns_clients: bool = True
-    _user_ids: dict[str, str] | None = field(default=None, repr=False)
+    _user_ids: SisUserIds | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Release the writer threads; the HTTP clients too when this context made them."""
@@ -53,42 +55,50 @@ class PassbackContext:
     # --- roster mirror lookups -----------------------------------------------------------
 
     def student_sourced_id(self, sis_user_id: str | None) -> str | None:
-        """The OneRoster sourcedId behind a Canvas SIS user id.
+        """The OneRoster sourcedId behind a Canvas SIS user id (see ``SisUserIds``)."""
+        if self._user_ids is None:
+            self._user_ids = SisUserIds(self.district)
+        return self._user_ids.sourced_id(sis_user_id)
 
-        Provisioning sets the Canvas user id to the sourcedId, or (by district option) to
-        the OneRoster identifier; the Canvas mirror knows which id it sent for whom.
-        """
+    def class_periods(self, class_sourced_ids: set[str]) -> dict[str, tuple[Period, ...]]:
+        return class_periods_for(district=self.district, class_sourced_ids=class_sourced_ids)
+
+
+class SisUserIds:
+    """Canvas SIS user id → OneRoster sourcedId, for one district.
+
+    Provisioning sets the Canvas user id to the sourcedId, or (by district option) to
+    the OneRoster identifier; the Canvas mirror knows which id it sent for whom.
+    """
+
+    def __init__(self, district: District) -> None:
+        self.district = district
+        self._index: dict[str, str] | None = None
+
+    def sourced_id(self, sis_user_id: str | None) -> str | None:
         if not sis_user_id:
             return None
         if self.district.user_id_source == "sourcedId":
             return sis_user_id
-        if self._user_ids is None:
-            index = FILES["users"].columns.index("user_id") + 1
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT row[{index}], key FROM provisioning_canvasrow "  # noqa: S608
-                    "WHERE district_id = %s AND file = 'users'",
-                    [self.district.pk],
-                )
-                self._user_ids = dict(cursor.fetchall())
-        return self._user_ids.get(sis_user_id)
+        if self._index is None:
+            self._index = canvas_user_sourced_ids(district=self.district)
+        return self._index.get(sis_user_id)
 
-    def class_periods(self, class_sourced_ids: set[str]) -> dict[str, tuple[Period, ...]]:
-        """Known classes among ``class_sourced_ids`` → their academic sessions."""
-        classes = dict(
-            RosterClass.objects.filter(
-                district=self.district, sourced_id__in=class_sourced_ids
-            ).values_list("sourced_id", "terms")
-        )
-        wanted = {sid for terms in classes.values() for sid in terms}
-        sessions = {
-            s.sourced_id: Period(s.sourced_id, s.title, s.start_date, s.end_date)
-            for s in RosterSession.objects.filter(district=self.district, sourced_id__in=wanted)
-        }
-        return {
-            class_sid: tuple(sessions[t] for t in terms if t in sessions)
-            for class_sid, terms in classes.items()
-        }
+
+def class_periods_for(
+    *, district: District, class_sourced_ids: set[str]
+) -> dict[str, tuple[Period, ...]]:
+    """Known classes among ``class_sourced_ids`` → their academic sessions."""
+    classes = roster_class_terms(district=district, class_sourced_ids=class_sourced_ids)
+    wanted = {sid for terms in classes.values() for sid in terms}
+    sessions = {
+        s.sourced_id: Period(s.sourced_id, s.title, s.start_date, s.end_date)
+        for s in roster_session_list(district=district, sourced_ids=wanted)
+    }
+    return {
+        class_sid: tuple(sessions[t] for t in terms if t in sessions)
+        for class_sid, terms in classes.items()
+    }
 
 
 def category_index_build(*, district: District, categories: list[list[str]]) -> CategoryIndex:
@@ -111,16 +121,13 @@ def passback_context_build(
     oneroster: OneRosterClient | None = None,
 ) -> PassbackContext:
     """A context for ``run``; clients default to the district's own."""
-    from integration.canvas.client import CanvasClient
-    from integration.oneroster.client import OneRosterClient
-
     district = run.district
     return PassbackContext(
         district=district,
         run=run,
         options=Options.for_district(district),
-        canvas=canvas or CanvasClient.for_district(district),
-        oneroster=oneroster or OneRosterClient.for_district(district),
+        canvas=canvas or district_canvas_client(district),
+        oneroster=oneroster or district_oneroster_client(district),
         gate=RequestGate(district_id=district.pk, limit=district.oneroster_concurrency),
         categories=category_index_build(district=district, categories=categories),
         writers=ThreadPoolExecutor(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gradepassback.mapping import (
+    MSG_STUDENT_NOT_IN_ROSTER,
     MSG_UNKNOWN_CLASS,
     Problem,
     ProblemKind,
@@ -176,6 +177,9 @@ class CoursePassback:
             )
             self.out.counts[COURSE_GRADES] = Counter()
             self.out.counts[COURSE_GRADES]["no_score"] += grades.no_score
+            for key in ("no_grading_period", "session_ended"):
+                if getattr(grades, key):
+                    self.out.counts[COURSE_GRADES][key] += getattr(grades, key)
             for problem in grades.problems:
                 self._problem(problem, None, "")
         jobs = self._lineitem_jobs(planned, grades, known_li)
@@ -204,10 +208,12 @@ class CoursePassback:
         sections: dict[int, str | None],
         class_periods: dict[str, Any],
     ) -> dict[int, Student]:
-        """Canvas user id → (student sourcedId, class sourcedId); unknown sections are
-        recorded as a course-level problem."""
+        """Canvas user id → (student sourcedId, class sourcedId); unknown sections, and
+        students whose SIS user id the roster does not know, are recorded as problems."""
         students: dict[int, Student] = {}
         unknown: set[str] = set()
+        # class sourcedId → SIS user ids that match no roster user.
+        strangers: dict[str, set[str]] = {}
         for enrollment in enrollments:
             section_sid = enrollment.get("sis_section_id") or sections.get(
                 int(enrollment.get("course_section_id") or 0)
@@ -215,9 +221,14 @@ class CoursePassback:
             if not section_sid or section_sid not in class_periods:
                 unknown.add(str(section_sid or enrollment.get("course_section_id") or "?"))
                 continue
-            sourced_id = self.ctx.student_sourced_id(enrollment.get("sis_user_id"))
+            sis_user_id = enrollment.get("sis_user_id")
+            sourced_id = self.ctx.student_sourced_id(sis_user_id)
             if sourced_id is None:
-                continue  # not a SIS student (e.g. Canvas's test student): never sent
+                # Without a SIS user id it is no SIS student (e.g. Canvas's test student):
+                # never sent. With one the roster does not know, it is a problem to fix.
+                if sis_user_id:
+                    strangers.setdefault(section_sid, set()).add(str(sis_user_id))
+                continue
             students.setdefault(int(enrollment["user_id"]), Student(sourced_id, section_sid))
         for section in sorted(unknown):
             self._problem(
@@ -227,6 +238,10 @@ class CoursePassback:
                 None,
                 "",
             )
+        for section, ids in sorted(strangers.items()):
+            listed = ", ".join(sorted(ids)[:10]) + (", …" if len(ids) > 10 else "")
+            message = MSG_STUDENT_NOT_IN_ROSTER.format(count=len(ids), section=section, ids=listed)
+            self._problem(Problem(ProblemKind.STUDENT_NOT_IN_ROSTER, message, section), None, "")
         return students
 
     def _known_lineitems(self) -> dict[str, _Known]:

@@ -1,11 +1,14 @@
 """Course (current) grades per class and grading period (``District.course_grade_mode``).
 
 For each class of the course and each of its academic sessions that has begun, the
-students' current score for the matching Canvas grading period (a final-grade override
-wins) goes either to a lineItem of our own ("Course grade", the period title; 0 to 100) or to the
-SIS's grading-task lineItem for that class and session, found by title
-(``District.grading_task_title``) among ``GET classes/{id}/lineItems``. A closed grading
-window makes those PUTs fail; each is recorded per item and the run goes on.
+students' current score for the matching Canvas grading period (``canvas_period_for``; a
+final-grade override wins) goes either to a lineItem of our own ("Course grade", the
+period title; 0 to 100) or to the SIS's grading-task lineItem for that class and session,
+found by title (``District.grading_task_title``) among ``GET classes/{id}/lineItems``. A
+closed grading window makes those PUTs fail; each is recorded per item and the run goes on.
+Nothing is skipped silently: a session no Canvas grading period matches is a conflict
+naming the class and the session, and its students are counted (``no_grading_period``);
+an ended session of a course without grading periods is counted (``session_ended``).
 See docs/gradepassback.md for what this assumes about Infinite Campus.
 """
 
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gradepassback.mapping import (
+    MSG_NO_GRADING_PERIOD,
     MSG_NO_GRADING_TASK,
     Period,
     Problem,
@@ -33,6 +37,8 @@ from integration.canvas.types import parse_timestamp
 from integration.oneroster.records import LineItem
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gradepassback.services.context import PassbackContext
 
 MODE_OWN = "own_lineitem"
@@ -55,24 +61,42 @@ class CourseGrades:
     results: list[tuple[str, Push, dict[str, Any]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     no_score: int = 0
+    # Course grades not sent: no Canvas grading period matches the session (a conflict
+    # too), or the session ended in a course without grading periods.
+    no_grading_period: int = 0
+    session_ended: int = 0
     # class sourcedId → titles of the sessions without a matching grading task.
     missing_tasks: dict[str, list[str]] = field(default_factory=dict)
+    # class sourcedId → the sessions no Canvas grading period matches.
+    missing_periods: dict[str, list[Period]] = field(default_factory=dict)
 
 
-def canvas_period_for(period: Period, canvas_periods: list[Mapping[str, Any]]) -> Any:
-    """The Canvas grading period matching an SIS session: same title (ignoring case), else
-    the one containing the session's midpoint. ``None`` when Canvas has none that fits."""
+def canvas_period_for(
+    period: Period,
+    canvas_periods: list[Mapping[str, Any]],
+    *,
+    local_date: Callable[[dt.datetime], dt.date],
+) -> Any:
+    """The Canvas grading period matching an SIS session: the one with the same title
+    (ignoring case), else the one sharing the most days with it (the first of equals, in
+    Canvas's order). A gap between periods (a weekend, a break) never decides, as a
+    midpoint would. ``None`` when no period shares a day. Canvas sends instants; they are
+    read as dates in the district's time zone (``local_date``), as the SIS's are."""
     wanted = period.title.casefold().strip()
     for candidate in canvas_periods:
         if str(candidate.get("title") or "").casefold().strip() == wanted:
             return candidate["id"]
-    middle = period.start + (period.end - period.start) / 2
+    best, best_days = None, 0
     for candidate in canvas_periods:
         start = parse_timestamp(candidate.get("start_date"))
         end = parse_timestamp(candidate.get("end_date"))
-        if start and end and start.date() <= middle <= end.date():
-            return candidate["id"]
-    return None
+        if start is None or end is None:
+            continue
+        shared = min(period.end, local_date(end)) - max(period.start, local_date(start))
+        days = shared.days + 1
+        if days > best_days:
+            best, best_days = candidate["id"], days
+    return best
 
 
 def course_grades_collect(
@@ -99,12 +123,17 @@ def course_grades_collect(
             if period.start > today:
                 continue
             if canvas_periods:
-                gp_id = canvas_period_for(period, canvas_periods)
+                gp_id = canvas_period_for(period, canvas_periods, local_date=ctx.options.local_date)
                 if gp_id is None:
+                    out.missing_periods.setdefault(class_sid, []).append(period)
+                    out.no_grading_period += len(class_students)
                     continue
             elif period.contains(today):
                 gp_id = None
             else:
+                # Without grading periods Canvas has only the whole course's score, which
+                # belongs to the current session; an ended session kept what it was sent.
+                out.session_ended += len(class_students)
                 continue
             if gp_id not in scores:
                 scores[gp_id] = _scores(ctx, canvas_course_id, gp_id)
@@ -141,6 +170,10 @@ def course_grades_collect(
             task=ctx.district.grading_task_title, period=", ".join(titles), class_sid=class_sid
         )
         out.problems.append(Problem(ProblemKind.NO_GRADING_TASK, message, class_sid))
+    for class_sid, periods in sorted(out.missing_periods.items()):
+        sessions = ", ".join(f"“{p.title}” ({p.start} to {p.end})" for p in periods)
+        message = MSG_NO_GRADING_PERIOD.format(sessions=sessions, class_sid=class_sid)
+        out.problems.append(Problem(ProblemKind.NO_GRADING_PERIOD, message, class_sid))
     return out
 
 

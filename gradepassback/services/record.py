@@ -39,6 +39,7 @@ SKIP_KEYS = frozenset(
         "unknown_student",
         "lineitem_not_sent",
         "no_score",
+        "no_grading_period",
         "refused_earlier",
     }
 )

@@ -47,7 +47,7 @@ from gradepassback.services.course import CoursePassback
 from gradepassback.services.record import course_outcome_record
 from integration.http.errors import UpstreamError, is_transient, upstream_error_reason
 from integration.oneroster.errors import VendorKeyRejected
-from provisioning.mapping import FILES
+from provisioning.selectors import canvas_course_sis_ids
 from runs.models import SyncRun, SyncRunLog
 from runs.services.lifecycle import (
     MAX_ATTEMPTS,
@@ -58,6 +58,7 @@ from runs.services.lifecycle import (
     sync_run_log,
     sync_run_transition,
 )
+from tenants.services.clients import district_oneroster_client
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -91,23 +92,6 @@ class TransientPassbackError(Exception):
 # --- creating ------------------------------------------------------------------------------
 
 
-def provisioned_course_ids(*, district: District, course_sis_ids: Sequence[str] = ()) -> list[str]:
-    """SIS ids of the district's live Canvas courses, as provisioning sent them (only
-    those among ``course_sis_ids`` when given)."""
-    status = FILES["courses"].status_index
-    sql = (
-        "SELECT key FROM provisioning_canvasrow WHERE district_id = %s AND file = 'courses' "  # noqa: S608
-        f"AND row[{status}] NOT IN ('deleted', 'completed')"
-    )
-    params: list[object] = [district.pk]
-    if course_sis_ids:
-        sql += " AND key = ANY(%s)"
-        params.append(list(course_sis_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY key", params)
-        return [row[0] for row in cursor.fetchall()]
-
-
 def passback_run_create(
     *,
     district: District,
@@ -128,7 +112,7 @@ def passback_run_create(
     wanted = sorted(set(course_sis_ids))
     if wanted:
         missing = sorted(
-            set(wanted) - set(provisioned_course_ids(district=district, course_sis_ids=wanted))
+            set(wanted) - set(canvas_course_sis_ids(district=district, course_sis_ids=wanted))
         )
         if missing:
             raise CourseNotProvisioned(
@@ -157,13 +141,12 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     and raises ``TransientPassbackError`` (the task retries); any other SIS error fails it.
     """
     from gradepassback.gate import RequestGate
-    from integration.oneroster.client import OneRosterClient
     from integration.oneroster.records import Category
 
     passback = run.passback
     district = run.district
     sync_run_transition(run=run, to=S.RUNNING, error="")
-    client = oneroster or OneRosterClient.for_district(district)
+    client = oneroster or district_oneroster_client(district)
     gate = RequestGate(district_id=district.pk, limit=district.oneroster_concurrency)
     try:
         with gate.slot():
@@ -181,7 +164,7 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     finally:
         if oneroster is None:
             client.close()
-    courses = provisioned_course_ids(district=district, course_sis_ids=passback.course_sis_ids)
+    courses = canvas_course_sis_ids(district=district, course_sis_ids=passback.course_sis_ids)
     with transaction.atomic():
         rows = PassbackCourse.objects.bulk_create(
             PassbackCourse(passback_run=passback, sis_course_id=sis_id) for sis_id in courses

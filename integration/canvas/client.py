@@ -24,6 +24,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -50,8 +51,8 @@ from integration.http.errors import UpstreamNotFound, UpstreamProtocolError
 from integration.http.session import (
     IDEMPOTENT_METHODS,
     RetryPolicy,
+    TransientFailure,
     UpstreamSession,
-    _Transient,
     parse_retry_after,
     safe_url,
 )
@@ -59,8 +60,6 @@ from integration.http.session import (
 if TYPE_CHECKING:
     import datetime as dt
     from pathlib import Path
-
-    from tenants.models import District
 
 #: Canvas caps ``per_page`` at 100 (``Api::MAX_PER_PAGE``).
 PER_PAGE = 100
@@ -89,7 +88,18 @@ def is_root_account(account: dict) -> bool:
     return account.get("root_account_id") is None
 
 
-class _Throttled(_Transient):
+@dataclass(frozen=True)
+class CanvasConfig:
+    """Everything needed to talk to one Canvas instance. ``repr`` never shows the token."""
+
+    base_url: str
+    token: str = field(repr=False)
+    max_in_flight: int = 3
+    allow_private: bool | None = None  # None = settings.ALLOW_PRIVATE_UPSTREAMS
+    retry: RetryPolicy | None = None  # None = RetryPolicy() defaults
+
+
+class _Throttled(TransientFailure):
     """Internal: Canvas throttled this request; safe to resend even for a POST."""
 
 
@@ -132,7 +142,7 @@ class CanvasSession(UpstreamSession):
                 if attempts >= self.retry.attempts or spent >= self.retry.budget_seconds:
                     raise exc.error from None
                 self._sleep(self._backoff(attempts, exc.retry_after))
-            except _Transient as exc:
+            except TransientFailure as exc:
                 # Anything else transient is not safe to resend for a POST.
                 raise exc.error from None
 
@@ -239,35 +249,23 @@ class CanvasClient:
     per_page = PER_PAGE
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        token: str,
-        max_in_flight: int = 3,
-        allow_private: bool | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        self, config: CanvasConfig, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        if not base_url or not token:
+        if not config.base_url or not config.token:
             raise CanvasNotConfigured("A Canvas URL and an access token are both required.")
-        self.base_url = base_url.rstrip("/")
-        origin = urlsplit(self.base_url)
-        self._origin = (origin.scheme, origin.netloc)
+        self.base_url = config.base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
         self._api = f"{self.base_url}/api/v1"
         self._sleep = sleep
         self.session = CanvasSession(
-            max_in_flight=max_in_flight, allow_private=allow_private, retry=retry, sleep=sleep
+            max_in_flight=config.max_in_flight,
+            allow_private=config.allow_private,
+            retry=config.retry,
+            sleep=sleep,
         )
         self.session.session.headers.update(
-            {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            {"Authorization": f"Bearer {config.token}", "Accept": "application/json"}
         )
-
-    @classmethod
-    def for_district(cls, district: District, **kwargs: Any) -> CanvasClient:
-        """A client for the district's Canvas; the token is decrypted only here."""
-        if not district.canvas_base_url or not district.canvas_token:
-            raise CanvasNotConfigured(f"District {district.slug} has no Canvas URL or token yet.")
-        return cls(base_url=district.canvas_base_url, token=district.canvas_token, **kwargs)
 
     def close(self) -> None:
         self.session.close()
@@ -540,7 +538,7 @@ class CanvasClient:
         if not link:
             return None
         parts = urlsplit(link)
-        if (parts.scheme, parts.netloc) != self._origin:
+        if _origin(link) != self._origin:
             # The bearer token must never be sent to a host the district did not configure.
             raise UpstreamProtocolError(
                 f"Canvas pointed pagination at another host ({parts.netloc})",
@@ -549,8 +547,22 @@ class CanvasClient:
         return link
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as a browser compares them: host case and an explicit default
+    port (``:443``, ``:80``) make no difference."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # a malformed port never equals a configured origin
+    if port is None:
+        port = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-__all__ = ["CanvasClient", "CanvasSession", "is_root_account", "sis_id"]
+__all__ = ["CanvasClient", "CanvasConfig", "CanvasSession", "is_root_account", "sis_id"]

@@ -56,6 +56,14 @@ class UpstreamProtocolError(UpstreamError):
     """The answer is not what the protocol promises: bad JSON, wrong envelope, cut-off body."""
 
 
+class UpstreamResponseTooLarge(UpstreamError):
+    """The answer is larger than ``HTTP_MAX_RESPONSE_BYTES``; it was not read. Never retried."""
+
+    def __init__(self, message: str, *, limit: int, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
 class UpstreamServerError(UpstreamError):
     """Any other non-success status; ``payload`` holds the parsed error body when there is one."""
 
@@ -74,6 +82,16 @@ def is_transient(error: BaseException) -> bool:
 #: What a person does about an error retrying cannot fix; the run fails at once with it.
 _ACTIONS: tuple[tuple[type[UpstreamError], str], ...] = (
     (UpstreamMisconfigured, "Correct the URL in the district's connection settings."),
+    (
+        RestrictedAddress,
+        "Enter the address the system publishes on the internet in the district's connection "
+        "settings.",
+    ),
+    (
+        UpstreamResponseTooLarge,
+        "If the system's answers are legitimately this large, lower ONEROSTER_PAGE_SIZE "
+        "(records per page) or raise HTTP_MAX_RESPONSE_BYTES.",
+    ),
     (
         UpstreamAuthFailed,
         "The credentials were refused even with a fresh token: check the client key and "

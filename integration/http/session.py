@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -41,13 +41,17 @@ from integration.http.errors import (
     UpstreamPermissionDenied,
     UpstreamProtocolError,
     UpstreamRateLimited,
+    UpstreamResponseTooLarge,
     UpstreamServerError,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
 from integration.http.netguard import check_url_host
+from integration.http.pinning import PinnedAdapter
 
 logger = logging.getLogger(__name__)
+
+_CHUNK_BYTES = 256 * 1024
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -63,8 +67,13 @@ class RetryPolicy:
     budget_seconds: float = 180.0
 
 
-class _Transient(Exception):
-    """Internal: a failure worth another attempt. Carries the typed error to raise at the end."""
+class TransientFailure(Exception):
+    """A failure worth another attempt, as ``classify`` and ``_attempt`` report it to the retry
+    loop. Carries the typed error raised once the attempts are spent; never leaves a session.
+
+    Public because the protocol sessions (OneRoster, Canvas) refine ``classify`` and return
+    it. Callers outside a session ask ``integration.http.errors.is_transient`` instead.
+    """
 
     def __init__(self, error: UpstreamError, retry_after: float | None = None) -> None:
         super().__init__(str(error))
@@ -121,8 +130,8 @@ class UpstreamSession:
         self.allow_private = (
             settings.ALLOW_PRIVATE_UPSTREAMS if allow_private is None else allow_private
         )
+        self.max_response_bytes = settings.HTTP_MAX_RESPONSE_BYTES
         self._sleep = sleep
-        self._checked_hosts: set[str] = set()
         self.session = requests.Session()
         # Read proxy and CA-bundle settings from the environment once, here, instead of on
         # every request: requests' per-request environment scan costs more CPU than the rest
@@ -132,7 +141,14 @@ class UpstreamSession:
         if ca_bundle:
             self.session.verify = ca_bundle
         self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        # Every direct connection resolves once and connects to the addresses it vetted
+        # (integration.http.pinning); proxied requests are vetted in ``prepare``.
+        adapter = PinnedAdapter(
+            vet=not self.allow_private,
+            pool_connections=pool_size,
+            pool_maxsize=pool_size,
+            max_retries=0,
+        )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.attempts_made = 0
@@ -150,13 +166,13 @@ class UpstreamSession:
         if not may_retry:
             try:
                 return self._attempt(method, url, **kwargs)
-            except _Transient as exc:
+            except TransientFailure as exc:
                 raise exc.error from None
         policy = self.retry
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.budget_seconds),
             wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception_type(TransientFailure),
             sleep=self._sleep,
             reraise=True,
         )
@@ -164,7 +180,7 @@ class UpstreamSession:
             for attempt in retrying:
                 with attempt:
                     return self._attempt(method, url, **kwargs)
-        except _Transient as exc:
+        except TransientFailure as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -175,21 +191,21 @@ class UpstreamSession:
     # --- hooks for subclasses ------------------------------------------------------------
 
     def prepare(self, url: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Check the host and fill in the mandatory timeouts; returns the request kwargs."""
+        """Vet a proxied host and fill in the mandatory timeouts; returns the request kwargs."""
         self._guard(url)
         kwargs.setdefault("timeout", (self.connect_timeout, self.read_timeout))
         kwargs.setdefault("allow_redirects", False)
         return kwargs
 
-    def classify(self, response: requests.Response) -> UpstreamError | _Transient | None:
-        """Map a response to an error (``_Transient`` = retry), or ``None`` when it is fine."""
+    def classify(self, response: requests.Response) -> UpstreamError | TransientFailure | None:
+        """Map a response to an error (a ``TransientFailure`` is retried), or ``None`` if fine."""
         status = response.status_code
         where = safe_url(response.url or "")
         if status < 400:
             return None
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            return _Transient(
+            return TransientFailure(
                 UpstreamRateLimited(
                     f"{self.role} kept rate-limiting requests to {where}",
                     retry_after=retry_after,
@@ -199,7 +215,7 @@ class UpstreamSession:
                 retry_after,
             )
         if status in (502, 503, 504):
-            return _Transient(
+            return TransientFailure(
                 UpstreamServerError(
                     f"{self.role} answered {status} for {where}",
                     status=status,
@@ -259,31 +275,62 @@ class UpstreamSession:
     # --- internals -----------------------------------------------------------------------
 
     def _guard(self, url: str) -> None:
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc}"
-        if self.allow_private or key in self._checked_hosts:
+        # Through a proxy, the proxy resolves and connects, so the address cannot be pinned:
+        # vet the name on every request, and the proxy must refuse private destinations too
+        # (docs/security.md). Direct connections are vetted as they connect.
+        if self.allow_private or not select_proxy(url, self.session.proxies):
             return
         check_url_host(url)
-        self._checked_hosts.add(key)
+
+    def _read_body(self, response: requests.Response, where: str) -> None:
+        """Read the streamed body into ``response.content``, refusing more than the cap.
+
+        Bodies are read in chunks and counted after decompression, so neither a hostile
+        ``Content-Length``-less stream nor a compressed bomb can grow past the cap.
+        """
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            self._refuse_large(response, where)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                self._refuse_large(response, where)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+
+    def _refuse_large(self, response: requests.Response, where: str) -> None:
+        # The rest of the body is unread: drop the connection instead of reusing it.
+        response.close()
+        limit = self.max_response_bytes
+        raise UpstreamResponseTooLarge(
+            f"{self.role} sent more than {limit:,} bytes for {where}, the most "
+            "HTTP_MAX_RESPONSE_BYTES allows for one answer; the rest was not read.",
+            status=response.status_code,
+            url=where,
+            limit=limit,
+        )
 
     def _attempt(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         self.attempts_made += 1
         where = safe_url(url)
         try:
-            response = self.session.request(method, url, **kwargs)
-            if not kwargs.get("stream"):
-                # Force the body now so a cut-off body is a (retryable) transport error.
-                _ = response.content
+            # Streamed, then read here under the size cap; reading now also makes a cut-off
+            # body a (retryable) transport error.
+            response = self.session.request(method, url, stream=True, **kwargs)
+            self._read_body(response, where)
         except requests.exceptions.Timeout as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamTimeout(f"{self.role} timed out at {where}", url=where)
             ) from exc
         except requests.exceptions.ChunkedEncodingError as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamProtocolError(f"{self.role} cut the response short at {where}", url=where)
             ) from exc
         except requests.exceptions.ConnectionError as exc:
-            raise _Transient(
+            raise TransientFailure(
                 UpstreamUnreachable(f"{self.role} could not be reached at {where}", url=where)
             ) from exc
         except (
@@ -307,6 +354,6 @@ class UpstreamSession:
         exc = state.outcome.exception() if state.outcome else None
         backoff = min(self.retry.max_wait, self.retry.base_delay * 2 ** (state.attempt_number - 1))
         delay = random.uniform(0, backoff)  # noqa: S311 - jitter, not cryptography
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
+        if isinstance(exc, TransientFailure) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, self.retry.max_wait))
         return delay

@@ -26,7 +26,7 @@ from integration.http.errors import (
     UpstreamProtocolError,
     UpstreamServerError,
 )
-from integration.http.session import RetryPolicy, UpstreamSession, _Transient, safe_url
+from integration.http.session import RetryPolicy, TransientFailure, UpstreamSession, safe_url
 from integration.oneroster.auth import OAuth1Signer, TokenCache, scope_string
 from integration.oneroster.errors import (
     ImsxStatus,
@@ -66,7 +66,8 @@ ROSTER_COLLECTIONS = (
 
 
 class WriteOutcome(enum.StrEnum):
-    """What a gradebook PUT did: 201 → created, 200 → updated."""
+    """What a gradebook PUT did: 201 → created; 200 or 204 → updated. A 1.1 provider may also
+    answer a create with 200 or 204: the write succeeded either way, only the label differs."""
 
     CREATED = "created"
     UPDATED = "updated"
@@ -102,13 +103,13 @@ class OneRosterSession(UpstreamSession):
 
     role = "OneRoster"
 
-    def classify(self, response: requests.Response) -> UpstreamError | _Transient | None:
+    def classify(self, response: requests.Response) -> UpstreamError | TransientFailure | None:
         outcome = super().classify(response)
         if outcome is None:
             return None
         status = response.status_code
         where = safe_url(response.url or "")
-        if isinstance(outcome, _Transient) and isinstance(outcome.error, UpstreamServerError):
+        if isinstance(outcome, TransientFailure) and isinstance(outcome.error, UpstreamServerError):
             payload = self.error_payload(response)
             error = OneRosterError(
                 f"OneRoster answered {status} for {where}",
@@ -117,7 +118,7 @@ class OneRosterSession(UpstreamSession):
                 payload=payload,
                 imsx=ImsxStatus.from_payload(payload),
             )
-            return _Transient(error, outcome.retry_after)
+            return TransientFailure(error, outcome.retry_after)
         if type(outcome) is UpstreamServerError:
             imsx = ImsxStatus.from_payload(outcome.payload)
             kind = OneRosterRejected if 400 <= status < 500 else OneRosterError
@@ -181,22 +182,6 @@ class OneRosterClient:
             )
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
-
-    @classmethod
-    def for_district(cls, district, **kwargs: Any) -> OneRosterClient:
-        """A client for a ``tenants.models.District`` (its vendor key, or the partner's)."""
-        vendor = district.vendor_credentials()
-        config = OneRosterConfig(
-            base_url=district.oneroster_base_url,
-            token_url=district.oneroster_token_url,
-            client_id=district.oneroster_client_id,
-            client_secret=district.oneroster_client_secret or "",
-            auth_method=district.oneroster_auth_method,
-            vendor_key=vendor[0] if vendor else None,
-            vendor_secret=vendor[1] if vendor else None,
-            concurrency=district.oneroster_concurrency,
-        )
-        return cls(config, **kwargs)
 
     def __enter__(self) -> OneRosterClient:
         return self

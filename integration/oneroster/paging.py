@@ -90,7 +90,7 @@ class _Cursor:
         return PageRequest(self.path, self.collection, self.filter, offset, limit, url)
 
 
-class _RelaxedGC:
+class RelaxedGC:
     """Raise the cyclic GC's first threshold while bulk reads run.
 
     A page decodes into ~150,000 dicts and lists that all survive, so with the default
@@ -108,17 +108,17 @@ class _RelaxedGC:
 
     def __enter__(self) -> None:
         with self._lock:
-            if _RelaxedGC._depth == 0:
-                _RelaxedGC._saved = gc.get_threshold()
-                first, second, third = _RelaxedGC._saved
+            if RelaxedGC._depth == 0:
+                RelaxedGC._saved = gc.get_threshold()
+                first, second, third = RelaxedGC._saved
                 gc.set_threshold(max(first, self.THRESHOLD), second, third)
-            _RelaxedGC._depth += 1
+            RelaxedGC._depth += 1
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
-            _RelaxedGC._depth -= 1
-            if _RelaxedGC._depth == 0 and _RelaxedGC._saved is not None:
-                gc.set_threshold(*_RelaxedGC._saved)
+            RelaxedGC._depth -= 1
+            if RelaxedGC._depth == 0 and RelaxedGC._saved is not None:
+                gc.set_threshold(*RelaxedGC._saved)
 
 
 class PagedReader:
@@ -148,7 +148,7 @@ class PagedReader:
             cursor = _Cursor(label, path, collection, filter_, max(1, page_size))
             cursor.slots.append(_Slot(cursor.request(0, cursor.page_size)))
             cursors.append(cursor)
-        relaxed = _RelaxedGC()
+        relaxed = RelaxedGC()
         relaxed.__enter__()
         try:
             while cursors:

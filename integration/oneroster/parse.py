@@ -8,6 +8,14 @@ booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list
 ``href`` is ignored (records keep sourcedIds only; writers omit it), ``scoreDate`` may carry
 a time, ``date-time`` without an offset is read as UTC.
 
+Empty is absent: an optional field sent as ``""`` or ``null`` reads exactly as if it were
+left out (OneRoster JSON produced from CSV-shaped data writes every empty column as ``""``).
+That holds for every optional field: dates, strings, enumerations, booleans, numbers,
+GUIDRefs (also a GUIDRef whose ``sourcedId`` is empty, an empty CSV id column), GUIDRef
+lists and their empty entries, ``userIds`` and its entries with an empty ``identifier``,
+string lists, and the unread ``metadata`` bag. A required field sent empty stays invalid,
+with "<field> must not be empty" as the reason.
+
 A full read's big collections normally skip this module's per-field checks: ``wire.py``
 decodes their pages straight into records, and the client validates a page here, record by
 record, only when something in it does not fit the plain valid shape, so the reasons come
@@ -128,10 +136,22 @@ TIMESTAMP_CACHE: dict[str, dt.datetime] = {}
 TIMESTAMP_CACHE_MAX = 200_000
 
 
-def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.datetime | None:
+def _absent(value: Any, name: str, errors: _Reasons, *, required: bool) -> bool:
+    """Whether ``value`` is missing (``None``) or empty (``""``): both mean "not sent", so an
+    optional field reads as left out and a required one gets its reason here."""
     if value is None:
         if required:
             errors.append(f"{name} is required")
+        return True
+    if value == "":
+        if required:
+            errors.append(f"{name} must not be empty")
+        return True
+    return False
+
+
+def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.datetime | None:
+    if _absent(value, name, errors, required=required):
         return None
     if type(value) is not str:
         errors.append(f"{name} must be a date-time string")
@@ -140,7 +160,8 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     if cached is not None:
         return cached
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        # RFC 3339 allows a lower-case "z" for UTC; Python reads only "Z".
+        parsed = dt.datetime.fromisoformat(value.upper() if "z" in value else value)
     except ValueError:
         errors.append(f"{name} is not an ISO 8601 date-time: {value[:40]!r}")
         return None
@@ -156,9 +177,7 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
 
 
 def _date(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.date | None:
-    if value is None:
-        if required:
-            errors.append(f"{name} is required")
+    if _absent(value, name, errors, required=required):
         return None
     if type(value) is not str:
         errors.append(f"{name} must be a YYYY-MM-DD string")
@@ -186,12 +205,13 @@ def _text(value: Any, name: str, errors: _Reasons, *, required: bool) -> str:
     return ""
 
 
-def _enum(value: Any, name: str, allowed: frozenset[str], errors: _Reasons) -> str:
+def _enum(
+    value: Any, name: str, allowed: frozenset[str], errors: _Reasons, *, required: bool = True
+) -> str:
+    """An enumeration value; ``""`` when an optional one is absent."""
     if type(value) is str and value in allowed:
         return value
-    if value is None:
-        errors.append(f"{name} is required")
-    else:
+    if not _absent(value, name, errors, required=required):
         errors.append(f"{name} {str(value)[:40]!r} is not one of {sorted(allowed)}")
     return ""
 
@@ -199,14 +219,15 @@ def _enum(value: Any, name: str, allowed: frozenset[str], errors: _Reasons) -> s
 def _ref(
     value: Any, name: str, kinds: frozenset[str], errors: _Reasons, *, required: bool
 ) -> str | None:
-    if value is None:
-        if required:
-            errors.append(f"{name} is required")
+    if _absent(value, name, errors, required=required):
         return None
     if type(value) is not dict:
         errors.append(f"{name} must be a GUIDRef object")
         return None
     sourced_id = value.get("sourcedId")
+    if not required and (sourced_id is None or sourced_id == ""):
+        # A reference to nothing: how CSV-shaped JSON writes an empty id column.
+        return None
     if type(sourced_id) is not str or not sourced_id:
         errors.append(f"{name}.sourcedId must be a non-empty string")
         return None
@@ -222,16 +243,16 @@ def _ref(
 def _refs(
     value: Any, name: str, kinds: frozenset[str], errors: _Reasons, *, required: bool
 ) -> tuple[str, ...]:
-    if value is None:
-        if required:
-            errors.append(f"{name} is required")
+    """A GUIDRef list. Entries of an optional list that are empty are skipped, like the
+    list itself when it is empty; a required list must hold valid references only."""
+    if _absent(value, name, errors, required=required):
         return ()
     if type(value) is not list:
         errors.append(f"{name} must be a list of GUIDRefs")
         return ()
     out = []
     for i, item in enumerate(value):
-        sid = _ref(item, f"{name}[{i}]", kinds, errors, required=True)
+        sid = _ref(item, f"{name}[{i}]", kinds, errors, required=required)
         if sid is not None:
             out.append(sid)
     if required and not value:
@@ -240,18 +261,19 @@ def _refs(
 
 
 def _strings(value: Any, name: str, errors: _Reasons) -> tuple[str, ...]:
-    if value is None:
+    """A list of strings (or one string); empty and null entries are skipped."""
+    if value is None or value == "":
         return ()
     if type(value) is str:
-        return (value,) if value else ()
-    if type(value) is not list or any(type(v) is not str for v in value):
+        return (value,)
+    if type(value) is not list or any(type(v) is not str and v is not None for v in value):
         errors.append(f"{name} must be a list of strings")
         return ()
-    return tuple(value)
+    return tuple([v for v in value if v])
 
 
 def _bool(value: Any, name: str, errors: _Reasons, default: bool | None) -> bool | None:
-    if value is None:
+    if value is None or value == "":
         return default
     if type(value) in (bool, str):
         if value in _TRUE:
@@ -263,9 +285,7 @@ def _bool(value: Any, name: str, errors: _Reasons, default: bool | None) -> bool
 
 
 def _number(value: Any, name: str, errors: _Reasons, *, required: bool) -> float | None:
-    if value is None:
-        if required:
-            errors.append(f"{name} is required")
+    if _absent(value, name, errors, required=required):
         return None
     if type(value) in (int, float):
         number = float(value)
@@ -349,16 +369,14 @@ def _course(o: dict, e: _Reasons) -> Course:
 
 def _class(o: dict, e: _Reasons) -> Class:
     sid, status, modified = _base(o, e)
-    class_type = o.get("classType")
     return Class(
         sourced_id=sid,
         status=status,
         date_last_modified=modified,
         title=_text(o.get("title"), "title", e, required=True),
         class_code=_text(o.get("classCode"), "classCode", e, required=False),
-        class_type=_enum(class_type, "classType", CLASS_TYPES, e)
-        if class_type is not None
-        else "scheduled",
+        class_type=_enum(o.get("classType"), "classType", CLASS_TYPES, e, required=False)
+        or "scheduled",
         # course and terms are "strict" fields: a class without them cannot be placed in
         # a Canvas course and term, so it is invalid here rather than a silent default.
         course=_ref(o.get("course"), "course", COURSE_REF_TYPES, e, required=True) or "",
@@ -371,18 +389,25 @@ def _class(o: dict, e: _Reasons) -> Class:
 
 
 def _user_ids(value: Any, e: _Reasons) -> tuple[tuple[str, str], ...]:
-    if value is None:
+    """(type, identifier) pairs. An entry without an identifier (left out, null or empty)
+    says nothing and is skipped, like an empty entry or an empty list; the rest of the user
+    is still good."""
+    if value is None or value == "":
         return ()
     if type(value) is not list:
         e.append("userIds must be a list")
         return ()
     out = []
     for i, item in enumerate(value):
-        if type(item) is not dict or type(item.get("identifier")) is not str:
+        if item is None or item == "":
+            continue
+        identifier = item.get("identifier") if type(item) is dict else 0
+        if identifier is not None and type(identifier) is not str:
             e.append(f"userIds[{i}] needs a string identifier")
             continue
-        kind = item.get("type", "")
-        out.append((kind if type(kind) is str else "", item["identifier"]))
+        if identifier:
+            kind = item.get("type")
+            out.append((kind if type(kind) is str else "", identifier))
     return tuple(out)
 
 
@@ -429,13 +454,12 @@ def _enrollment(o: dict, e: _Reasons) -> Enrollment:
 
 def _demographics(o: dict, e: _Reasons) -> Demographics:
     sid, status, modified = _base(o, e)
-    sex = o.get("sex")
     return Demographics(
         sourced_id=sid,
         status=status,
         date_last_modified=modified,
         birth_date=_date(o.get("birthDate"), "birthDate", e, required=False),
-        sex=_enum(sex, "sex", SEXES, e) if sex is not None else "",
+        sex=_enum(o.get("sex"), "sex", SEXES, e, required=False),
     )
 
 

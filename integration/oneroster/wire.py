@@ -7,13 +7,17 @@ states the OneRoster 1.1 rules this client enforces: required fields, non-empty
 sourcedIds, exact enumeration spellings, GUIDRef shapes and the reference types each field
 accepts.
 
-The schemas accept only the plainly valid shape. ``decode_page`` returns ``None`` for a
-page with anything else in it (a missing field, a misspelt enumeration, a lenient form
-such as ``"true"`` for a boolean, a timestamp or date that does not parse, a wrong
-envelope, broken JSON); the caller then decodes that page generically and
-``parse.parse_record`` validates each record and explains every problem. So the two paths
-agree by construction on what they accept, and ``tests/integration/oneroster/
-test_parse_properties.py`` checks that they build equal records.
+Optional fields sent as ``""`` or ``null`` are part of the plain shape (CSV-shaped
+providers send every empty column that way): each schema lets them through and the
+builder reads them as left out, exactly as the validator does, so such pages keep the
+fast path. The schemas accept nothing else beyond the plainly valid shape.
+``decode_page`` returns ``None`` for a page with anything else in it (a missing field, a
+misspelt enumeration, a lenient form such as ``"true"`` for a boolean, a timestamp or
+date that does not parse, a wrong envelope, broken JSON); the caller then decodes that
+page generically and ``parse.parse_record`` validates each record and explains every
+problem. So the two paths agree by construction on what they accept, and
+``tests/integration/oneroster/test_parse_properties.py`` checks that they build equal
+records.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ def _one_of(values: frozenset[str]) -> Any:
 SourcedId = Annotated[str, msgspec.Meta(min_length=1)]
 Status = _one_of(STATUSES)
 Role = _one_of(ROLES)
-ClassType = _one_of(CLASS_TYPES)
+#: An optional enumeration or boolean may also arrive as ``""``: read as absent.
+ClassType = _one_of(CLASS_TYPES | {""})
+Empty = Literal[""]
 
 
 def _guid_ref(name: str, kinds: frozenset[str]) -> type[msgspec.Struct]:
@@ -73,14 +79,14 @@ class _Enrollment(msgspec.Struct, gc=False):
     class_: _ClassRef = msgspec.field(name="class")
     school: _OrgRef
     role: Role
-    primary: bool | None = None
+    primary: bool | Empty | None = None
     beginDate: str | None = None
     endDate: str | None = None
 
 
 class _UserId(msgspec.Struct, gc=False):
-    identifier: str
-    type: str = ""
+    identifier: str | None = None
+    type: str | None = None
 
 
 class _User(msgspec.Struct, gc=False):
@@ -92,15 +98,15 @@ class _User(msgspec.Struct, gc=False):
     familyName: SourcedId
     role: Role
     orgs: Annotated[list[_OrgRef], msgspec.Meta(min_length=1)]
-    enabledUser: bool | None = None
+    enabledUser: bool | Empty | None = None
     middleName: str | None = None
     identifier: str | None = None
     email: str | None = None
     sms: str | None = None
     phone: str | None = None
-    agents: list[_UserRef] | None = None
-    grades: list[str] | str | None = None
-    userIds: list[_UserId] | None = None
+    agents: list[_UserRef] | Empty | None = None
+    grades: list[str | None] | str | None = None
+    userIds: list[_UserId] | Empty | None = None
 
 
 class _Class(msgspec.Struct, gc=False):
@@ -114,8 +120,8 @@ class _Class(msgspec.Struct, gc=False):
     classCode: str | None = None
     classType: ClassType | None = None
     location: str | None = None
-    periods: list[str] | str | None = None
-    subjects: list[str] | str | None = None
+    periods: list[str | None] | str | None = None
+    subjects: list[str | None] | str | None = None
 
 
 class _Enrollments(msgspec.Struct):
@@ -130,12 +136,17 @@ class _Classes(msgspec.Struct):
     classes: list[_Class]
 
 
-def _strings(value: list[str] | str | None) -> tuple[str, ...]:
-    if value is None:
+def _strings(value: list[str | None] | str | None) -> tuple[str, ...]:
+    if not value:
         return ()
     if type(value) is str:
-        return (value,) if value else ()
-    return tuple(value)
+        return (value,)
+    return tuple([v for v in value if v])  # empty and null entries say nothing
+
+
+def _user_ids(entries: list[_UserId]) -> tuple[tuple[str, str], ...]:
+    # An entry without an identifier says nothing: skipped, as the validator does.
+    return tuple([(i.type or "", i.identifier) for i in entries if i.identifier])
 
 
 def _enrollments(page: _Enrollments) -> list[Record] | None:
@@ -149,12 +160,12 @@ def _enrollments(page: _Enrollments) -> list[Record] | None:
         modified = timestamps(stamp) or cached_timestamp(stamp)
         if modified is None:
             return None
+        # "" and None are both absent: falsy either way.
         begin = w.beginDate
-        if begin is not None:
-            begin = dates(begin) or cached_date(begin)
+        begin = (dates(begin) or cached_date(begin)) if begin else None
         end = w.endDate
-        if end is not None:
-            end = dates(end) or cached_date(end)
+        end = (dates(end) or cached_date(end)) if end else None
+        primary = w.primary
         append(
             Enrollment(
                 w.sourcedId,
@@ -164,7 +175,7 @@ def _enrollments(page: _Enrollments) -> list[Record] | None:
                 w.class_.sourcedId,
                 w.school.sourcedId,
                 w.role,
-                w.primary,
+                None if primary == "" else primary,
                 begin,
                 end,
             )
@@ -184,7 +195,7 @@ def _users(page: _Users) -> list[Record] | None:
                 w.sourcedId,
                 w.status,
                 modified,
-                True if w.enabledUser is None else w.enabledUser,
+                w.enabledUser is not False,  # absent (None or "") means enabled
                 w.username,
                 w.givenName,
                 w.familyName,
@@ -197,7 +208,7 @@ def _users(page: _Users) -> list[Record] | None:
                 w.phone or "",
                 tuple([ref.sourcedId for ref in w.agents]) if w.agents else (),
                 _strings(w.grades),
-                tuple([(i.type, i.identifier) for i in w.userIds]) if w.userIds else (),
+                _user_ids(w.userIds) if w.userIds else (),
             )
         )
     return out

@@ -13,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from integration.settings.secrets import fernet_keys_problem, secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -36,6 +39,9 @@ else:
         ) from exc
     if not _fernet:
         raise ImproperlyConfigured("FERNET_KEYS must list at least one key.")
+    _weak = secret_key_problem(SECRET_KEY) or fernet_keys_problem(_fernet)
+    if _weak:
+        raise ImproperlyConfigured(_weak)
 # Newest first: the first key encrypts, every key decrypts (django-fernet-fields-v2).
 FERNET_KEYS = _fernet
 
@@ -48,14 +54,25 @@ ALLOW_PRIVATE_UPSTREAMS = env.bool("ALLOW_PRIVATE_UPSTREAMS", default=False)
 ALLOW_HTTP_UPSTREAMS = env.bool("ALLOW_HTTP_UPSTREAMS", default=False)
 
 # --- Services ------------------------------------------------------------------------------
+EMBEDDED_NAME: str | None = None  # the embedded instance in use, if any (integration.embedded)
 if "DATABASE_URL" in env.ENVIRON and "REDIS_URL" in env.ENVIRON:
     DATABASE_URL = env("DATABASE_URL")
     REDIS_URL = env("REDIS_URL")
 else:
-    from integration import embedded
+    try:
+        from integration import embedded
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Set DATABASE_URL and REDIS_URL, or install the embedded PostgreSQL and Redis "
+            f"with pip install -e '.[embedded]' (missing: {exc.name})."
+        ) from exc
 
-    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(BASE_DIR)
-    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR)
+    # The demo runs on an instance of its own (``rosterbridge_demo``), reset at each start.
+    EMBEDDED_NAME = env("EMBEDDED_NAME", default=embedded.DEFAULT_NAME)
+    DATABASE_URL = env("DATABASE_URL", default=None) or embedded.database_url(
+        BASE_DIR, EMBEDDED_NAME
+    )
+    REDIS_URL = env("REDIS_URL", default=None) or embedded.redis_url(BASE_DIR, EMBEDDED_NAME)
 
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -96,6 +113,9 @@ INSTALLED_APPS = [
     "runs",
     "provisioning",
     "gradepassback",
+    "evaluation",
+    "console",
+    "lti",
     "sandbox",
 ]
 
@@ -111,6 +131,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Axes last, as its docs require: it reads the result of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,9 +180,10 @@ LOGIN_REDIRECT_URL = "/admin/"
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
-# OR'ed: five failures from one address, or against one username, lock that out for the
-# cool-off (stops both password spraying and targeting one account).
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Keyed by username AND address together: five failures for one account from one address
+# lock that pair for the cool-off. Keyed by username alone, anyone anywhere (or one client
+# rotating X-Forwarded-For) could lock a staff member out of their own account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
@@ -203,6 +225,23 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts and styles come only from our own static
+# files; no inline <script>, <style>, style="…" or on…= handler anywhere (a test scans every
+# template), so injected markup cannot run or restyle a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -222,12 +261,14 @@ if "EMAIL_URL" in env.ENVIRON and env("EMAIL_URL"):
 else:
     EMAIL_BACKEND = env(
         "EMAIL_BACKEND",
-        default="django.core.mail.backends.console.EmailBackend"
+        default="integration.mail.StderrEmailBackend"
         if DEBUG
         else "django.core.mail.backends.smtp.EmailBackend",
     )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="rosterbridge@localhost")
 CONSOLE_BASE_URL = env("CONSOLE_BASE_URL", default="http://localhost:8000")
+# Where Canvas reaches the LTI grade sync tool (blank: CONSOLE_BASE_URL).
+LTI_TOOL_BASE_URL = env("LTI_TOOL_BASE_URL", default="")
 
 # --- Celery --------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -260,6 +301,11 @@ RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=90.0)
 # --- Upstream HTTP -------------------------------------------------------------------------
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=60.0)
+# The most one upstream answer may hold (after decompression); larger answers fail the call
+# with UpstreamResponseTooLarge instead of filling a shared worker's memory. 64 MiB is about
+# twice the largest legitimate page measured: 50,000 sandbox students = 32.9 MB
+# (docs/security.md, "Bounded responses").
+HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 ONEROSTER_PAGE_SIZE = env.int("ONEROSTER_PAGE_SIZE", default=10000)
 ONEROSTER_CONCURRENCY = env.int("ONEROSTER_CONCURRENCY", default=5)
 

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_HELD = 3
-#: Plug-ins that live below an app's top level (the conversion evaluation's ``evaluate``).
-EXTRA_MODULES = ["tenants.evaluation.sync_cli"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class SyncSubcommand:
 def sync_subcommands() -> list[SyncSubcommand]:
     """Every installed app's ``sync_cli.SUBCOMMAND``, in ``INSTALLED_APPS`` order."""
     found = []
-    for module_name in [f"{c.name}.sync_cli" for c in apps.get_app_configs()] + EXTRA_MODULES:
+    for module_name in [f"{c.name}.sync_cli" for c in apps.get_app_configs()]:
         if importlib.util.find_spec(module_name) is None:
             continue
         subcommand = getattr(importlib.import_module(module_name), "SUBCOMMAND", None)

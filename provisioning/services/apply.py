@@ -62,6 +62,7 @@ from provisioning.services.workspace import (
 )
 from runs.models import SyncRun, SyncRunLog
 from runs.services.lifecycle import Heartbeat, sync_run_log, sync_run_transition
+from tenants.services.clients import district_canvas_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -507,11 +508,9 @@ def sync_run_apply(
     Ends ``succeeded`` (mirrors committed) or raises (mirrors untouched; the caller fails
     the run). The workspace is dropped on success.
     """
-    from integration.canvas.client import CanvasClient
-
     ws = Workspace(run.pk)
     owns_client = client is None
-    client = client or CanvasClient.for_district(run.district)
+    client = client or district_canvas_client(run.district)
     try:
         with tempfile.TemporaryDirectory(prefix=f"{ws.schema}-zip-") as tmp:
             main_zip = Path(tmp) / "provisioning.zip"

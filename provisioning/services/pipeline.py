@@ -45,6 +45,7 @@ from runs.services.lifecycle import (
     sync_run_phase,
     sync_run_transition,
 )
+from tenants.services.clients import district_oneroster_client
 
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
@@ -125,7 +126,11 @@ def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, ob
         },
         "base": plan.base_by_file,
         "source": {
-            c: {"read": stage.counts.get(c, 0), "invalid": stage.invalid.get(c, 0)}
+            c: {
+                "read": stage.counts.get(c, 0),
+                "invalid": stage.invalid.get(c, 0),
+                "reasons": stage.invalid_reasons.get(c, []),
+            }
             for c in COLLECTIONS
         },
         "incomplete": sorted(stage.incomplete),
@@ -153,8 +158,6 @@ def sync_run_execute(
     otherwise it fails the run. Any other error fails the run and is re-raised for logging,
     except upstream errors, which the run's error field explains.
     """
-    from integration.oneroster.client import OneRosterClient
-
     heartbeat = heartbeat or Heartbeat(run)
     since = None if run.full_read else delta_since(run.district_id)
     fields: dict[str, object] = {"since": since, "error": ""}
@@ -167,7 +170,7 @@ def sync_run_execute(
     owns_client = oneroster is None
     try:
         ws.create()
-        client = oneroster or OneRosterClient.for_district(run.district)
+        client = oneroster or district_oneroster_client(run.district)
         try:
             sync_run_log(
                 run=run,

@@ -59,6 +59,7 @@ PLAN_KINDS = (
     "missing_login",
     "missing_user_id",
     "user_without_school",
+    "observer_unknown_student",
     "enrollment_unknown_user",
     "enrollment_unknown_class",
     "class_unknown_school",
@@ -92,6 +93,9 @@ class PlanResult:
     mirror_counts: dict[str, int]
     high_water: dt.datetime | None
     replaced: frozenset[str] = field(default_factory=frozenset)
+    # Records of each collection that failed OneRoster validation, and the first reasons.
+    invalid_counts: dict[str, int] = field(default_factory=dict)
+    invalid_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def rows_to_send(self, *, send_all: bool) -> int:
         """Plan rows an import would carry: changes, plus unchanged rows when ``send_all``."""
@@ -306,6 +310,20 @@ class _Planner:
         )
         self._add_issues(cursor, checks)
         self._ok_table(cursor, "ok_users", f"SELECT * FROM {t('cand_users')} u", "user")
+        if self.district.observers_enabled:
+            # An agent that is no provisioned student gets no observer link: say so rather
+            # than leave the link out silently.
+            self.run(
+                cursor,
+                f"INSERT INTO {t('issues')} SELECT 'observer_unknown_student', 'warning', "
+                "'user', g.sourced_id, coalesce(g.school, ''), "
+                "'No observer link to ' || m.missing || ': not a student in the roster, or "
+                "the student has errors' "
+                f"FROM {t('ok_users')} g CROSS JOIN LATERAL (SELECT string_agg(a.sid, ', ' "
+                "ORDER BY a.sid) AS missing FROM unnest(g.agents) AS a(sid) WHERE a.sid NOT IN "
+                f"(SELECT sourced_id FROM {t('ok_users')} WHERE role = 'student')) m "
+                "WHERE g.role = ANY(%(observer_roles)s) AND m.missing IS NOT NULL",
+            )
 
     def _validate_enrollments(self, cursor: Any, t: Any, eff: dict[str, str]) -> None:
         self._add_issues(
@@ -574,6 +592,8 @@ def sync_plan_build(
         mirror_counts=_mirror_counts(district),
         high_water=high_water,
         replaced=replaced,
+        invalid_counts=dict(stage.invalid),
+        invalid_reasons={c: tuple(r) for c, r in stage.invalid_reasons.items()},
     )
 
 

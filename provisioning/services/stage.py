@@ -30,6 +30,8 @@ from integration.oneroster.records import (
 from provisioning.services.workspace import COLLECTIONS, SOURCE_COLUMNS, Workspace
 
 _COPY_CHUNK = 1 << 20
+#: Distinct validation reasons kept per collection for the run's summary and guard.
+FIRST_REASONS = 3
 
 
 class _IsoText(dict):
@@ -198,6 +200,8 @@ class StageResult:
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLLECTIONS, 0))
     invalid: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLLECTIONS, 0))
+    # The first distinct validation reasons of each collection, for a person to read.
+    invalid_reasons: dict[str, list[str]] = field(default_factory=dict)
     anomalies: list[PagingAnomaly] = field(default_factory=list)
 
     @property
@@ -275,8 +279,17 @@ class RosterStager:
                     self.result.invalid[item.collection] += 1
                     reasons = "; ".join(item.reasons)[:2000]
                     self._invalid.append((item.collection, item.sourced_id or "", reasons))
+                    self._keep_first_reasons(item)
             elif isinstance(item, PagingAnomaly):
                 self.result.anomalies.append(item)
+
+    def _keep_first_reasons(self, item: InvalidRecord) -> None:
+        first = self.result.invalid_reasons.setdefault(item.collection, [])
+        for reason in item.reasons:
+            if len(first) >= FIRST_REASONS:
+                return
+            if reason not in first:
+                first.append(reason)
 
     def _flush(self) -> None:
         # PostgreSQL text cannot hold NUL; it has no meaning in roster data anyway.

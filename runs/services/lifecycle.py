@@ -53,6 +53,18 @@ RUN_CANCELLED = "Cancelled by {actor}."
 RUN_NOT_CANCELLABLE = (
     "Run #{run_id} is {status}: only a queued or running run can be cancelled{hint}."
 )
+RUN_NOT_DECIDABLE = "Run #{run_id} {state}; only a {allowed} run can be {verb}."
+#: A run's status in a person's words, for refusals (``Run #5 already succeeded``).
+RUN_STATE_WORDS = {
+    S.QUEUED: "is still queued",
+    S.RUNNING: "is still running",
+    S.HELD: "is held",
+    S.APPLYING: "is already being applied",
+    S.SUCCEEDED: "already succeeded",
+    S.FAILED: "already failed",
+    S.DISCARDED: "was already discarded",
+    S.CANCELLED: "was already cancelled",
+}
 RUN_CANCEL_HINTS = {
     S.APPLYING: " (it is writing into Canvas; it finishes or fails on its own)",
     S.HELD: " (discard it instead)",
@@ -95,6 +107,34 @@ class SyncRunTransitionError(SyncRunError):
 
 class SyncRunNotCancellable(SyncRunError):
     """Only queued and running runs can be cancelled."""
+
+
+class SyncRunNotDecidable(SyncRunTransitionError):
+    """Approve and discard are decisions on a held run (discard: or a queued one). A
+    transition error in a person's words, so every caller that handles one handles this."""
+
+    def __init__(self, message: str, *, current: str, target: str) -> None:
+        self.current = current
+        self.target = target
+        SyncRunError.__init__(self, message)
+
+
+def _refuse_decision(run: SyncRun, *, allowed: tuple[str, ...], target: str, verb: str) -> None:
+    """Raise ``SyncRunNotDecidable`` in a person's words unless ``run`` (locked by the
+    caller's transaction) is in one of ``allowed``: "Run #5 already succeeded; only a held
+    run can be approved." rather than the state machine's "cannot go from … to …"."""
+    status = SyncRun.objects.select_for_update().values_list("status", flat=True).get(pk=run.pk)
+    if status not in allowed:
+        raise SyncRunNotDecidable(
+            RUN_NOT_DECIDABLE.format(
+                run_id=run.pk,
+                state=RUN_STATE_WORDS.get(status, f"is {status}"),
+                allowed=" or ".join(allowed),
+                verb=verb,
+            ),
+            current=status,
+            target=target,
+        )
 
 
 class SyncRunLost(SyncRunError):
@@ -308,6 +348,7 @@ def sync_run_approve(
     """
     label = actor_label or actor_label_for(actor)
     with transaction.atomic():
+        _refuse_decision(run, allowed=(S.HELD,), target=S.APPLYING, verb="approved")
         sync_run_transition(
             run=run,
             to=S.APPLYING,
@@ -332,6 +373,7 @@ def sync_run_discard(
     """Discard a held (or still queued) run: nothing is sent and its plan is deleted. Audited."""
     label = actor_label or actor_label_for(actor)
     with transaction.atomic():
+        _refuse_decision(run, allowed=(S.HELD, S.QUEUED), target=S.DISCARDED, verb="discarded")
         sync_run_transition(
             run=run,
             to=S.DISCARDED,

@@ -21,29 +21,45 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, unquote, urlencode
-
-import orjson
+from typing import Any
+from urllib.parse import unquote, urlencode
 
 from sandbox.canvas import coursework
-from sandbox.canvas.imports import NOT_COMPLETED, iso
-from sandbox.canvas.state import (
+from sandbox.canvas.imports import NOT_COMPLETED
+from sandbox.canvas.records import (
     ENROLLMENT_STATE_CODES,
-    ENROLLMENT_STATES,
     OBSERVER,
+    ROLE_BY_TYPE,
     STUDENT,
     TYPE_BY_NAME,
-    TYPE_NAMES,
     Course,
     Section,
     User,
-    enrollment_id,
 )
-
-if TYPE_CHECKING:
-    from sandbox.canvas.state import CanvasState
+from sandbox.canvas.render import (
+    account_json,
+    assignment_json,
+    course_json,
+    course_state,
+    discussion_json,
+    enrollment_json,
+    period_json,
+    quiz_json,
+    section_json,
+    submission_json,
+    term_json,
+    user_json,
+)
+from sandbox.canvas.state import CanvasState
+from sandbox.lti.routes import lti_routes_register
+from sandbox.web import (
+    HttpError,
+    MethodNotAllowed,
+    Request,
+    Response,
+    Router,
+    json_response,
+)
 
 THROTTLED_BODY = b"403 Forbidden (Rate Limit Exceeded)\n"
 DEFAULT_PER_PAGE = 10
@@ -53,125 +69,8 @@ MAX_PER_PAGE = 100
 ID = r"(?:\d+|self|default|sis_[a-z_]+:.+?)"
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    content_type: str = "application/json; charset=utf-8"
-    headers: list[tuple[str, str]] | None = None
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, *, headers=None, status_word=None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or []
-        self.status_word = status_word
-
-
 def _json(payload: Any, status: int = 200, headers=None) -> Response:
-    return Response(status, orjson.dumps(payload), headers=headers)
-
-
-class Request:
-    """What a handler needs from the WSGI environ."""
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self.environ = environ
-        self.method = environ["REQUEST_METHOD"].upper()
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        if raw:
-            self.path = raw.split("?", 1)[0]
-        else:
-            # wsgiref decodes %2F in PATH_INFO; re-quote so ids decode exactly once later.
-            decoded = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-            self.path = quote(decoded, safe="/:")
-        self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        scheme = environ.get("wsgi.url_scheme", "http")
-        host = environ.get("HTTP_HOST") or (
-            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-        )
-        self.base_url = f"{scheme}://{host}"
-        self._body: bytes | None = None
-        self.token: str | None = None
-        self.permissions: frozenset[str] = frozenset()
-        self.user_id = 0
-
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
-
-    def args(self, name: str) -> list[str]:
-        return self.query.get(f"{name}[]", []) + self.query.get(name, [])
-
-    def flag(self, name: str) -> bool | None:
-        value = self.arg(name)
-        if value is None:
-            return None
-        return value.strip().lower() in ("1", "true", "yes", "on")
-
-    def body(self) -> bytes:
-        if self._body is None:
-            length = int(self.environ.get("CONTENT_LENGTH") or 0)
-            self._body = self.environ["wsgi.input"].read(length) if length else b""
-        return self._body
-
-    def json(self) -> dict[str, Any]:
-        raw = self.body()
-        if not raw:
-            return {}
-        try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise HttpError(400, "The body is not valid JSON") from exc
-        if not isinstance(payload, dict):
-            raise HttpError(400, "The body must be a JSON object")
-        return payload
-
-    def content_type(self) -> str:
-        return self.environ.get("CONTENT_TYPE", "")
-
-    def form(self) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-        """Fields and files of a form-encoded or multipart body, plus query parameters."""
-        fields = {key: values[0] for key, values in self.query.items() if values}
-        files: dict[str, tuple[str, bytes]] = {}
-        ctype = self.content_type()
-        if ctype.startswith("multipart/form-data"):
-            match = re.search(r'boundary="?([^";]+)"?', ctype)
-            if not match:
-                raise HttpError(400, "Multipart body without a boundary")
-            more, files = parse_multipart(self.body(), match.group(1).encode())
-            fields.update(more)
-        elif ctype.startswith("application/x-www-form-urlencoded"):
-            parsed = parse_qs(self.body().decode("utf-8"), keep_blank_values=True)
-            fields.update({key: values[0] for key, values in parsed.items() if values})
-        return fields, files
-
-
-def parse_multipart(
-    body: bytes, boundary: bytes
-) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    for part in body.split(b"--" + boundary)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, content = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
-        content = content.removesuffix(b"\r\n")
-        disposition = ""
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            if line.lower().startswith("content-disposition:"):
-                disposition = line
-        name = re.search(r'\bname="([^"]*)"', disposition)
-        filename = re.search(r'\bfilename="([^"]*)"', disposition)
-        if not name:
-            continue
-        if filename:
-            files[name.group(1)] = (filename.group(1), content)
-        else:
-            fields[name.group(1)] = content.decode("utf-8", "replace")
-    return fields, files
+    return json_response(payload, status, headers)
 
 
 # --- pagination ----------------------------------------------------------------------------
@@ -226,225 +125,7 @@ def _paged(req: Request, items: list, render: Callable[[Any], Any], *, key=None,
     return _json({key: body} if key else body, headers=headers)
 
 
-# --- JSON renderers ------------------------------------------------------------------------
-
-
-def _course_state(course: Course) -> str:
-    return (
-        "unpublished" if course.workflow_state in ("created", "claimed") else course.workflow_state
-    )
-
-
-def course_json(state: CanvasState, course: Course) -> dict[str, Any]:
-    return {
-        "id": course.id,
-        "name": course.name,
-        "course_code": course.course_code,
-        "workflow_state": _course_state(course),
-        "account_id": course.account_id,
-        "root_account_id": state.root.id,
-        "enrollment_term_id": course.term_id,
-        "sis_course_id": course.sis_id,
-        "integration_id": course.integration_id,
-        "sis_import_id": course.sis_import_id,
-        "start_at": course.start_at,
-        "end_at": course.end_at,
-        "restrict_enrollments_to_course_dates": course.restrict_dates,
-        "uuid": f"sandbox-course-{course.id}",
-    }
-
-
-def section_json(state: CanvasState, section: Section) -> dict[str, Any]:
-    course = state.courses[section.course_id]
-    return {
-        "id": section.id,
-        "name": section.name,
-        "course_id": section.course_id,
-        "sis_section_id": section.sis_id,
-        "sis_course_id": course.sis_id,
-        "integration_id": section.integration_id,
-        "nonxlist_course_id": section.nonxlist_course_id,
-        "start_at": section.start_at,
-        "end_at": section.end_at,
-        "restrict_enrollments_to_section_dates": bool(section.start_at or section.end_at),
-        "sis_import_id": section.sis_import_id,
-    }
-
-
-def user_json(user: User, *, email: bool = False) -> dict[str, Any]:
-    body = {
-        "id": user.id,
-        "name": user.name,
-        "sortable_name": user.sortable_name or user.name,
-        "short_name": user.short_name or user.name,
-        "sis_user_id": user.sis_id,
-        "integration_id": user.integration_id,
-        "sis_import_id": user.sis_import_id,
-        "login_id": user.login_id,
-    }
-    if email:
-        body["email"] = user.email
-    return body
-
-
-def account_json(state: CanvasState, account_id: int) -> dict[str, Any]:
-    account = state.accounts[account_id]
-    root = account is state.root
-    return {
-        "id": account.id,
-        "name": account.name,
-        "uuid": f"sandbox-account-{account.id}",
-        "parent_account_id": account.parent_id,
-        "root_account_id": None if root else state.root.id,
-        "workflow_state": account.workflow_state,
-        "sis_account_id": account.sis_id,
-        "integration_id": account.integration_id,
-        "sis_import_id": account.sis_import_id,
-        "default_time_zone": "America/Chicago",
-    }
-
-
-def term_json(state: CanvasState, term_id: int) -> dict[str, Any]:
-    term = state.terms[term_id]
-    return {
-        "id": term.id,
-        "name": term.name,
-        "sis_term_id": term.sis_id,
-        "sis_import_id": term.sis_import_id,
-        "start_at": term.start_at,
-        "end_at": term.end_at,
-        "workflow_state": term.workflow_state,
-        "integration_id": term.integration_id,
-        "overrides": {
-            kind: {"start_at": start, "end_at": end}
-            for kind, (start, end) in (term.overrides or {}).items()
-        },
-    }
-
-
-def assignment_json(
-    state: CanvasState, assignment: Any, *, include: set[str], base_url: str
-) -> dict[str, Any]:
-    kind = assignment.kind
-    submission_types = {
-        "classic_quiz": ["online_quiz"],
-        "new_quiz": ["external_tool"],
-        "discussion": ["discussion_topic"],
-    }.get(kind, ["online_upload", "online_text_entry"])
-    body: dict[str, Any] = {
-        "id": assignment.id,
-        "name": assignment.name,
-        "course_id": assignment.course_id,
-        "assignment_group_id": assignment.assignment_group_id,
-        "position": assignment.position,
-        "points_possible": assignment.points_possible,
-        "grading_type": assignment.grading_type,
-        "due_at": iso(assignment.due_at),
-        "unlock_at": None,
-        "lock_at": None,
-        "published": assignment.published,
-        "workflow_state": "published" if assignment.published else "unpublished",
-        "post_to_sis": assignment.post_to_sis,
-        "submission_types": submission_types,
-        "omit_from_final_grade": assignment.omit_from_final_grade,
-        "only_visible_to_overrides": False,
-        "has_overrides": bool(assignment.section_due_dates),
-        "is_quiz_assignment": kind == "classic_quiz",
-        "is_quiz_lti_assignment": kind == "new_quiz",
-        "quiz_id": assignment.quiz_id,
-        "created_at": iso(assignment.created_at),
-        "updated_at": iso(assignment.updated_at),
-        "html_url": f"{base_url}/courses/{assignment.course_id}/assignments/{assignment.id}",
-        "sis_assignment_id": None,
-        "integration_id": None,
-    }
-    if assignment.discussion_topic_id:
-        body["discussion_topic"] = {
-            "id": assignment.discussion_topic_id,
-            "title": assignment.name,
-            "assignment_id": assignment.id,
-        }
-    overrides = [
-        {
-            "id": assignment.id * 100 + index,
-            "assignment_id": assignment.id,
-            "title": state.sections[section_id].name,
-            "course_section_id": section_id,
-            "due_at": iso(due),
-            "unlock_at": None,
-            "lock_at": None,
-        }
-        for index, (section_id, due) in enumerate(sorted(assignment.section_due_dates.items()))
-    ]
-    if "overrides" in include:
-        body["overrides"] = overrides
-    if "all_dates" in include:
-        dates = [
-            {"id": o["id"], "title": o["title"], "due_at": o["due_at"], "set_type": "CourseSection"}
-            for o in overrides
-        ]
-        dates.append({"base": True, "title": "Everyone else", "due_at": iso(assignment.due_at)})
-        body["all_dates"] = dates
-    return body
-
-
-def submission_json(state: CanvasState, submission: Any, *, include: set[str]) -> dict[str, Any]:
-    assignment = state.assignments[submission.assignment_id]
-    late = submission.late_policy_status == "late"
-    missing = submission.late_policy_status == "missing"
-    body: dict[str, Any] = {
-        "id": submission.id,
-        "assignment_id": submission.assignment_id,
-        "user_id": submission.user_id,
-        "score": submission.score,
-        "grade": None if submission.score is None else _number(submission.score),
-        "entered_score": submission.score,
-        "excused": submission.excused,
-        "late": late,
-        "missing": missing,
-        "late_policy_status": submission.late_policy_status,
-        "seconds_late": submission.seconds_late,
-        "points_deducted": None,
-        "workflow_state": submission.workflow_state,
-        "submitted_at": iso(submission.submitted_at),
-        "graded_at": iso(submission.graded_at),
-        "posted_at": iso(submission.posted_at),
-        "attempt": 1 if submission.submitted_at else None,
-        "grade_matches_current_submission": True,
-        "cached_due_date": iso(assignment.due_at),
-    }
-    if submission.excused:
-        body["grade"] = "EX"
-    if "visibility" in include:
-        body["assignment_visible"] = True
-    if "user" in include:
-        body["user"] = user_json(state.users[submission.user_id])
-    if "assignment" in include:
-        body["assignment"] = {"id": assignment.id, "name": assignment.name}
-    return body
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def period_json(period: Any, now: dt.datetime, is_last: bool) -> dict[str, Any]:
-    return {
-        "id": period.id,
-        "title": period.title,
-        "start_date": iso(period.start_date),
-        "end_date": iso(period.end_date),
-        "close_date": iso(period.close_date),
-        "weight": period.weight,
-        "is_closed": period.close_date < now,
-        "is_last": is_last,
-    }
-
-
 # --- the application -----------------------------------------------------------------------
-
-
-Route = tuple[str, re.Pattern[str], Callable[..., Response], str | None]
 
 
 class CanvasApp:
@@ -452,7 +133,7 @@ class CanvasApp:
 
     def __init__(self, state: CanvasState) -> None:
         self.state = state
-        self.routes: list[Route] = []
+        self.router = Router()
         self._snapshots: dict[tuple, tuple[int, list]] = {}
         api = "/api/v1"
         add = self._route
@@ -460,6 +141,9 @@ class CanvasApp:
         add("GET", rf"{api}/accounts/(?P<account>{ID})", self.get_account)
         add("GET", rf"{api}/accounts/(?P<account>{ID})/sub_accounts", self.list_sub_accounts)
         add("GET", rf"{api}/accounts/(?P<account>{ID})/terms", self.list_terms)
+        add("GET", rf"{api}/accounts/(?P<account>{ID})/terms/(?P<term>{ID})", self.get_term)
+        add("GET", rf"{api}/accounts/(?P<account>{ID})/grading_periods", self.list_account_periods)
+        add("GET", rf"{api}/users/(?P<user>{ID})/enrollments", self.list_user_enrollments)
         add("GET", rf"{api}/accounts/(?P<account>{ID})/users", self.list_account_users)
         add("GET", rf"{api}/accounts/(?P<account>{ID})/courses", self.list_account_courses)
         sis = rf"{api}/accounts/(?P<account>{ID})/sis_imports"
@@ -489,6 +173,28 @@ class CanvasApp:
             self.get_assignment,
         )
         add("GET", rf"{api}/courses/(?P<course>{ID})/assignment_groups", self.list_groups)
+        add(
+            "GET",
+            rf"{api}/courses/(?P<course>{ID})/assignment_groups/(?P<group>\d+)/assignments",
+            self.list_group_assignments,
+        )
+        add("GET", rf"{api}/courses/(?P<course>{ID})/quizzes", self.list_quizzes)
+        add(
+            "GET", rf"{api}/courses/(?P<course>{ID})/discussion_topics", self.list_discussion_topics
+        )
+        add("GET", rf"{api}/courses/(?P<course>{ID})/users", self.list_course_users)
+        # Canvas's alias of the same list; canvasapi's ``Course.get_users`` calls it.
+        add("GET", rf"{api}/courses/(?P<course>{ID})/search_users", self.list_course_users)
+        add("GET", rf"{api}/courses/(?P<course>{ID})/users/(?P<user>{ID})", self.get_course_user)
+        submissions = rf"{api}/courses/(?P<course>{ID})/assignments/(?P<assignment>\d+)/submissions"
+        add("GET", submissions, self.list_assignment_submissions, "grades")
+        add("GET", rf"{submissions}/(?P<user>{ID})", self.get_submission, "grades")
+        add(
+            "GET",
+            rf"{api}/sections/(?P<section>{ID})/students/submissions",
+            self.list_section_submissions,
+            "grades",
+        )
         add("GET", rf"{api}/courses/(?P<course>{ID})/grading_periods", self.list_periods)
         add(
             "GET",
@@ -510,32 +216,21 @@ class CanvasApp:
         add("GET", rf"{control}/summary", self.control_summary, "control")
 
     def _route(self, method: str, pattern: str, handler, permission: str | None = None) -> None:
-        self.routes.append((method, re.compile(pattern + "$"), handler, permission))
+        self.router.add(method, pattern, handler, permission)
 
     # --- WSGI ------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response) -> Iterable[bytes]:
-        req = Request(environ)
-        response = self.dispatch(req)
-        headers = [("Content-Type", response.content_type)]
-        headers += response.headers or []
-        headers.append(("Content-Length", str(len(response.body))))
-        start_response(f"{response.status} {_reason(response.status)}", headers)
-        return [response.body]
+        return self.dispatch(Request(environ)).send(start_response)
 
     def dispatch(self, req: Request) -> Response:
-        matched_path = False
-        for method, pattern, handler, permission in self.routes:
-            match = pattern.match(req.path)
-            if not match:
-                continue
-            matched_path = True
-            if method != req.method:
-                continue
-            return self._handle(req, handler, permission, match.groupdict())
-        if matched_path:
+        try:
+            match = self.router.match(req.method, req.path)
+        except MethodNotAllowed:
             return _json({"errors": [{"message": "Method not allowed"}]}, 405)
-        return _json({"errors": [{"message": "The specified resource does not exist."}]}, 404)
+        if match is None:
+            return _json({"errors": [{"message": "The specified resource does not exist."}]}, 404)
+        return self._handle(req, match.route.handler, match.route.tag, match.params)
 
     def _handle(self, req: Request, handler, permission: str | None, params: dict) -> Response:
         state = self.state
@@ -551,8 +246,8 @@ class CanvasApp:
             return Response(
                 403,
                 THROTTLED_BODY,
-                "text/plain; charset=utf-8",
                 [("X-Rate-Limit-Remaining", "0.0"), ("X-Request-Cost", "0")],
+                content_type="text/plain; charset=utf-8",
             )
         started = time.thread_time()
         try:
@@ -570,7 +265,7 @@ class CanvasApp:
         return response
 
     def _error(self, exc: HttpError) -> Response:
-        if exc.status == 401 and exc.status_word == "unauthenticated":
+        if exc.status == 401 and exc.code == "unauthenticated":
             body = {"status": "unauthenticated", "errors": [{"message": exc.message}]}
         elif exc.status == 401:
             body = {"status": "unauthorized", "errors": [{"message": exc.message}]}
@@ -586,7 +281,7 @@ class CanvasApp:
         challenge = [("WWW-Authenticate", 'Bearer realm="canvas-lms"')]
         if not token:
             raise HttpError(
-                401, "user authorization required", headers=challenge, status_word="unauthenticated"
+                401, "user authorization required", headers=challenge, code="unauthenticated"
             )
         info = self.state.tokens.get(token)
         if info is None:
@@ -670,6 +365,31 @@ class CanvasApp:
                 req, ids, lambda term_id: term_json(state, term_id), key="enrollment_terms"
             )
 
+    def get_term(self, req: Request, account: str, term: str) -> Response:
+        state = self.state
+        with state.lock:
+            self._root_account(account)
+            if term.startswith("sis_term_id:"):
+                found = state.terms_by_sis.get(unquote(term.partition(":")[2]))
+            else:
+                found = state.terms.get(int(term)) if term.isdigit() else None
+            if found is None or found.workflow_state == "deleted":
+                raise HttpError(404, "The specified resource does not exist.")
+            return _json(term_json(state, found.id))
+
+    def list_account_periods(self, req: Request, account: str) -> Response:
+        """The account's grading periods: a school's own set, or (root) the term sets,
+        which Canvas keeps on the root account. JSON-API paging, like the course list."""
+        state = self.state
+        with state.lock:
+            found = self._account(account)
+            if found is state.root:
+                keys = [k for k in state.period_sets if k.startswith("term:")]
+            else:
+                keys = [f"account:{found.sis_id}"]
+            periods = [p for key in keys for p in state.period_sets.get(key, [])]
+            return self._period_page(req, periods)
+
     def _snapshot(self, req: Request, build: Callable[[], list]) -> list:
         """The filtered list behind a paged listing, built once per state version.
 
@@ -707,24 +427,15 @@ class CanvasApp:
                     for _section, type_code, key, _code in state.course_enrollments(course):
                         members.add(key[0] if type_code == OBSERVER else key)
             users = [u for u in users if u.id in members]
-        search = (req.arg("search_term") or "").lower()
-        if search:
-            users = [
-                u
-                for u in users
-                if search in u.name.lower()
-                or search in u.login_id.lower()
-                or search in (u.sis_id or "").lower()
-                or search in (u.email or "").lower()
-            ]
-        return users
+        return _user_search(req, users)
 
     def list_account_courses(self, req: Request, account: str) -> Response:
         state = self.state
         with state.lock:
             found = self._account(account)
             courses = self._snapshot(req, lambda: self._account_courses(req, found))
-            return _paged(req, courses, lambda c: course_json(state, c))
+            include = frozenset(req.args("include"))
+            return _paged(req, courses, lambda c: course_json(state, c, include))
 
     def _account_courses(self, req: Request, found) -> list[Course]:
         state = self.state
@@ -734,7 +445,7 @@ class CanvasApp:
         for course in state.courses.values():
             if course.account_id not in subtree:
                 continue
-            shown = _course_state(course)
+            shown = course_state(course)
             if wanted and "all" not in wanted and shown not in wanted:
                 continue
             if not wanted and shown == "deleted":
@@ -743,6 +454,16 @@ class CanvasApp:
         term = req.arg("enrollment_term_id")
         if term:
             courses = [c for c in courses if str(c.term_id) == term]
+        search = _search_term(req)
+        if search:
+            # Canvas matches the course name, course code and SIS id.
+            courses = [
+                c
+                for c in courses
+                if search in c.name.lower()
+                or search in (c.course_code or "").lower()
+                or search in (c.sis_id or "").lower()
+            ]
         return courses
 
     # --- SIS imports -------------------------------------------------------------------
@@ -798,7 +519,12 @@ class CanvasApp:
                 raise HttpError(400, "Missing attachment")
         extension = (fields.get("extension") or "").lower()
         if not extension:
-            extension = "csv" if ctype.startswith("text/csv") else "zip"
+            # Canvas takes the type from the file name, then from the content type.
+            suffix = file_name.rpartition(".")[2].lower() if "." in file_name else ""
+            if suffix in ("csv", "zip"):
+                extension = suffix
+            else:
+                extension = "csv" if ctype.startswith("text/csv") else "zip"
         if extension not in ("zip", "csv"):
             raise HttpError(400, "Unknown extension")
         record = self.state.runner.create(
@@ -852,13 +578,14 @@ class CanvasApp:
         writer.writerow(["sis_import_id", "file", "message", "row"])
         for message in record.errors:
             writer.writerow([record.id, message.file or "", message.message, message.row or ""])
-        return Response(200, out.getvalue().encode(), "text/csv; charset=utf-8")
+        return Response(200, out.getvalue().encode(), content_type="text/csv; charset=utf-8")
 
     # --- courses, sections, enrollments --------------------------------------------------
 
     def get_course(self, req: Request, course: str) -> Response:
+        include = frozenset(req.args("include"))
         with self.state.lock:
-            return _json(course_json(self.state, self._course(course)))
+            return _json(course_json(self.state, self._course(course), include))
 
     def update_course(self, req: Request, course: str) -> Response:
         """A UI-style edit: the changed fields become sticky against later SIS imports."""
@@ -900,11 +627,13 @@ class CanvasApp:
                 if state.sections[sid].course_id == found.id
                 and state.sections[sid].workflow_state != "deleted"
             ]
-            return _paged(req, sections, lambda s: section_json(state, s))
+            include = frozenset(req.args("include"))
+            return _paged(req, sections, lambda s: section_json(state, s, include))
 
     def get_section(self, req: Request, section: str) -> Response:
+        include = frozenset(req.args("include"))
         with self.state.lock:
-            return _json(section_json(self.state, self._section(section)))
+            return _json(section_json(self.state, self._section(section), include))
 
     def list_course_enrollments(self, req: Request, course: str) -> Response:
         with self.state.lock:
@@ -920,6 +649,74 @@ class CanvasApp:
         with self.state.lock:
             found = self._section(section)
             return self._enrollments(req, self.state.courses[found.course_id], [found])
+
+    def list_course_users(self, req: Request, course: str) -> Response:
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            users = _user_search(req, self._course_users(req, found))
+            include = set(req.args("include"))
+            return _paged(req, users, lambda u: user_json(u, email="email" in include))
+
+    def get_course_user(self, req: Request, course: str, user: str) -> Response:
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            wanted = state.user_for(user, req.user_id)
+            members = {u.id for u in self._course_users(req, found, every_state=True)}
+            if wanted is None or wanted.id not in members:
+                raise HttpError(404, "The specified resource does not exist.")
+            return _json(user_json(wanted, email="email" in req.args("include")))
+
+    def _course_users(self, req: Request, course: Course, *, every_state: bool = False):
+        """Members of the course, once each, by ``enrollment_type[]``/``enrollment_state[]``
+        (Canvas's default: active and invited enrollments, which the sandbox has as active)."""
+        state = self.state
+        # Short role names here ("student"), unlike the enrollments API's "StudentEnrollment".
+        names = set(req.args("enrollment_type"))
+        types = {code for code, role in enumerate(ROLE_BY_TYPE) if role in names}
+        wanted = _state_codes(req.args("enrollment_state"))
+        codes = (
+            set(ENROLLMENT_STATE_CODES.values())
+            if every_state
+            else wanted or {ENROLLMENT_STATE_CODES["active"]}
+        )
+        seen: dict[int, User] = {}
+        for section, type_code, key, code in state.course_enrollments(course):
+            if section.workflow_state == "deleted" or code not in codes:
+                continue
+            if types and type_code not in types:
+                continue
+            user_id = key[0] if type_code == OBSERVER else key
+            seen.setdefault(user_id, state.users[user_id])
+        return sorted(seen.values(), key=lambda u: (u.sortable_name or u.name, u.id))
+
+    def list_user_enrollments(self, req: Request, user: str) -> Response:
+        state = self.state
+        with state.lock:
+            found = state.user_for(user, req.user_id)
+            if found is None:
+                raise HttpError(404, "The specified resource does not exist.")
+            types = {TYPE_BY_NAME[t] for t in req.args("type") if t in TYPE_BY_NAME}
+            codes = _state_codes(req.args("state")) or {ENROLLMENT_STATE_CODES["active"]}
+            rows = []
+            for section in state.sections.values():
+                course = state.courses.get(section.course_id)
+                if course is None or section.workflow_state == "deleted":
+                    continue
+                for type_code, members in sorted(section.enrollments.items()):
+                    if types and type_code not in types:
+                        continue
+                    for key, code in members.items():
+                        user_id = key[0] if type_code == OBSERVER else key
+                        if user_id == found.id and code in codes:
+                            rows.append((course, section, type_code, key, code))
+            now = state.now()
+            return _paged(
+                req,
+                rows,
+                lambda row: enrollment_json(state, *row, None, now, req.base_url),
+            )
 
     def _enrollments(self, req: Request, course: Course, sections: list[Section]) -> Response:
         state = self.state
@@ -960,50 +757,12 @@ class CanvasApp:
                     ):
                         continue
                     rows.append((section, type_code, key, state_code))
-        periods = coursework.course_periods(state, course)
-
-        def render(row: tuple) -> dict[str, Any]:
-            section, type_code, key, state_code = row
-            user_id = key[0] if type_code == OBSERVER else key
-            user = state.users[user_id]
-            body = {
-                "id": enrollment_id(section.id, type_code, user_id),
-                "course_id": course.id,
-                "course_section_id": section.id,
-                "user_id": user_id,
-                "associated_user_id": key[1] if type_code == OBSERVER else None,
-                "type": TYPE_NAMES[type_code],
-                "role": TYPE_NAMES[type_code],
-                "role_id": type_code + 1,
-                "enrollment_state": ENROLLMENT_STATES[state_code],
-                "limit_privileges_to_course_section": False,
-                "sis_course_id": course.sis_id,
-                "sis_section_id": section.sis_id,
-                "sis_user_id": user.sis_id,
-                "course_integration_id": course.integration_id,
-                "section_integration_id": section.integration_id,
-                "root_account_id": state.root.id,
-                "user": {
-                    "id": user.id,
-                    "name": user.name,
-                    "sortable_name": user.sortable_name or user.name,
-                    "short_name": user.short_name or user.name,
-                    "sis_user_id": user.sis_id,
-                    "login_id": user.login_id,
-                },
-            }
-            if type_code == STUDENT:
-                body["grades"] = coursework.course_grades(
-                    state, course, user_id, section.id, period
-                )
-                body["has_grading_periods"] = bool(periods)
-                body["totals_for_all_grading_periods_option"] = True
-                current = _current_period(periods, state.now())
-                body["current_grading_period_id"] = current.id if current else None
-                body["current_grading_period_title"] = current.title if current else None
-            return body
-
-        return _paged(req, rows, render)
+        now = state.now()
+        return _paged(
+            req,
+            rows,
+            lambda row: enrollment_json(state, course, *row, period, now, req.base_url),
+        )
 
     # --- coursework reads ----------------------------------------------------------------
 
@@ -1042,103 +801,206 @@ class CanvasApp:
         with state.lock:
             found = self._course(course)
             groups = state.assignment_groups.get(found.id, [])
-            return _paged(
-                req,
-                groups,
-                lambda g: {
-                    "id": g.id,
-                    "name": g.name,
-                    "position": g.position,
-                    "group_weight": g.group_weight,
+            include = set(req.args("include"))
+
+            def render(group: Any) -> dict[str, Any]:
+                body: dict[str, Any] = {
+                    "id": group.id,
+                    "name": group.name,
+                    "position": group.position,
+                    "group_weight": group.group_weight,
                     "sis_source_id": None,
                     "integration_data": {},
                     "rules": {},
-                },
+                }
+                if "assignments" in include:
+                    body["assignments"] = [
+                        assignment_json(state, a, include=include, base_url=req.base_url)
+                        for a in self._group_assignments(found, group.id)
+                    ]
+                return body
+
+            return _paged(req, groups, render)
+
+    def _group_assignments(self, course: Course, group_id: int) -> list:
+        state = self.state
+        return [
+            state.assignments[a]
+            for a in state.course_assignments.get(course.id, [])
+            if state.assignments[a].assignment_group_id == group_id
+        ]
+
+    def list_group_assignments(self, req: Request, course: str, group: str) -> Response:
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            if not any(g.id == int(group) for g in state.assignment_groups.get(found.id, [])):
+                raise HttpError(404, "The specified resource does not exist.")
+            include = set(req.args("include"))
+            return _paged(
+                req,
+                self._group_assignments(found, int(group)),
+                lambda a: assignment_json(state, a, include=include, base_url=req.base_url),
             )
+
+    def list_quizzes(self, req: Request, course: str) -> Response:
+        """Classic quizzes (graded ones: the sandbox seeds no practice quizzes)."""
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            quizzes = [
+                state.assignments[a]
+                for a in state.course_assignments.get(found.id, [])
+                if state.assignments[a].quiz_id is not None
+            ]
+            return _paged(req, quizzes, lambda a: quiz_json(a, req.base_url))
+
+    def list_discussion_topics(self, req: Request, course: str) -> Response:
+        """Discussion topics (graded ones: the sandbox seeds no ungraded discussions)."""
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            topics = [
+                state.assignments[a]
+                for a in state.course_assignments.get(found.id, [])
+                if state.assignments[a].discussion_topic_id is not None
+            ]
+            return _paged(req, topics, lambda a: discussion_json(a, req.base_url))
 
     def list_periods(self, req: Request, course: str) -> Response:
         """JSON-API paging in ``meta.pagination`` (no Link header), as the client must handle."""
         state = self.state
         with state.lock:
             found = self._course(course)
-            periods = coursework.course_periods(state, found)
-            chunk, _, meta = paginate(req, periods)
-            now = state.now()
-            body = {
-                "grading_periods": [period_json(p, now, p is periods[-1]) for p in chunk],
-                "meta": {"pagination": meta, "primaryCollection": "grading_periods"},
-                "grading_periods_read_only": True,
-            }
-            return _json(body)
+            return self._period_page(req, coursework.course_periods(state, found))
+
+    def _period_page(self, req: Request, periods: list) -> Response:
+        chunk, _, meta = paginate(req, periods)
+        now = self.state.now()
+        body = {
+            "grading_periods": [period_json(p, now, p is periods[-1]) for p in chunk],
+            "meta": {"pagination": meta, "primaryCollection": "grading_periods"},
+            "grading_periods_read_only": True,
+        }
+        return _json(body)
 
     def list_submissions(self, req: Request, course: str) -> Response:
+        with self.state.lock:
+            found = self._course(course)
+            return self._submissions(req, found, self._submission_students(req, found))
+
+    def list_section_submissions(self, req: Request, section: str) -> Response:
+        """``/sections/:id/students/submissions``: the course's rules, the section's students."""
+        with self.state.lock:
+            found = self._section(section)
+            course = self.state.courses[found.course_id]
+            students = self._submission_students(req, course)
+            in_section = {
+                user_id: found.id
+                for user_id in found.enrollments.get(STUDENT, {})
+                if user_id in students
+            }
+            return self._submissions(req, course, in_section)
+
+    def _submissions(self, req: Request, found: Course, students: dict[int, int]) -> Response:
+        state = self.state
+        assignments = [
+            state.assignments[a]
+            for a in state.course_assignments.get(found.id, [])
+            if state.assignments[a].published
+        ]
+        ids = req.args("assignment_ids")
+        if ids:
+            known = {str(a.id) for a in assignments}
+            if any(i not in known for i in ids):
+                raise HttpError(403, "user not authorized to perform that action")
+            assignments = [a for a in assignments if str(a.id) in set(ids)]
+        if req.flag("post_to_sis"):
+            assignments = [a for a in assignments if a.post_to_sis]
+        graded_since = _since(req.arg("graded_since"), "graded_since")
+        submitted_since = _since(req.arg("submitted_since"), "submitted_since")
+        workflow = req.arg("workflow_state")
+        period = self._period_filter(req, found)
+        include = set(req.args("include"))
+        items = []
+        for assignment in sorted(assignments, key=lambda a: a.id):
+            for user_id, submission in sorted(state.submissions.get(assignment.id, {}).items()):
+                if user_id not in students:
+                    continue
+                if graded_since and not (
+                    submission.graded_at and submission.graded_at >= graded_since
+                ):
+                    continue
+                if submitted_since and not (
+                    submission.submitted_at and submission.submitted_at >= submitted_since
+                ):
+                    continue
+                if workflow and submission.workflow_state != workflow:
+                    continue
+                if period is not None:
+                    due = coursework.assignment_due_for(state, assignment, students[user_id])
+                    if due is None or not period.start_date <= due <= period.end_date:
+                        continue
+                items.append(submission)
+        if req.flag("grouped"):
+            by_user: dict[int, list] = {}
+            for submission in items:
+                by_user.setdefault(submission.user_id, []).append(submission)
+            groups = sorted(by_user.items())
+            return _paged(
+                req,
+                groups,
+                lambda g: {
+                    "user_id": g[0],
+                    "section_id": students[g[0]],
+                    "sis_user_id": state.users[g[0]].sis_id,
+                    "integration_id": state.users[g[0]].integration_id,
+                    "submissions": [submission_json(state, s, include=include) for s in g[1]],
+                },
+            )
+        items.sort(key=lambda s: s.id)
+        return _paged(req, items, lambda s: submission_json(state, s, include=include))
+
+    def list_assignment_submissions(self, req: Request, course: str, assignment: str) -> Response:
         state = self.state
         with state.lock:
             found = self._course(course)
-            students = self._submission_students(req, found)
-            assignments = [
-                state.assignments[a]
-                for a in state.course_assignments.get(found.id, [])
-                if state.assignments[a].published
-            ]
-            ids = req.args("assignment_ids")
-            if ids:
-                known = {str(a.id) for a in assignments}
-                if any(i not in known for i in ids):
-                    raise HttpError(403, "user not authorized to perform that action")
-                assignments = [a for a in assignments if str(a.id) in set(ids)]
-            if req.flag("post_to_sis"):
-                assignments = [a for a in assignments if a.post_to_sis]
-            graded_since = _since(req.arg("graded_since"), "graded_since")
-            submitted_since = _since(req.arg("submitted_since"), "submitted_since")
-            workflow = req.arg("workflow_state")
-            period = self._period_filter(req, found)
+            item = self._assignment(found, assignment)
+            students = state.course_student_ids(found, states=coursework.STUDENT_STATES)
             include = set(req.args("include"))
-            items = []
-            for assignment in sorted(assignments, key=lambda a: a.id):
-                for user_id, submission in sorted(state.submissions.get(assignment.id, {}).items()):
-                    if user_id not in students:
-                        continue
-                    if graded_since and not (
-                        submission.graded_at and submission.graded_at >= graded_since
-                    ):
-                        continue
-                    if submitted_since and not (
-                        submission.submitted_at and submission.submitted_at >= submitted_since
-                    ):
-                        continue
-                    if workflow and submission.workflow_state != workflow:
-                        continue
-                    if period is not None:
-                        due = coursework.assignment_due_for(state, assignment, students[user_id])
-                        if due is None or not period.start_date <= due <= period.end_date:
-                            continue
-                    items.append(submission)
-            if req.flag("grouped"):
-                by_user: dict[int, list] = {}
-                for submission in items:
-                    by_user.setdefault(submission.user_id, []).append(submission)
-                groups = sorted(by_user.items())
-                return _paged(
-                    req,
-                    groups,
-                    lambda g: {
-                        "user_id": g[0],
-                        "section_id": students[g[0]],
-                        "sis_user_id": state.users[g[0]].sis_id,
-                        "integration_id": state.users[g[0]].integration_id,
-                        "submissions": [submission_json(state, s, include=include) for s in g[1]],
-                    },
-                )
-            items.sort(key=lambda s: s.id)
-            return _paged(req, items, lambda s: submission_json(state, s, include=include))
+            submissions = [
+                submission
+                for user_id, submission in sorted(state.submissions.get(item.id, {}).items())
+                if user_id in students
+            ]
+            return _paged(req, submissions, lambda s: submission_json(state, s, include=include))
+
+    def get_submission(self, req: Request, course: str, assignment: str, user: str) -> Response:
+        state = self.state
+        with state.lock:
+            found = self._course(course)
+            item = self._assignment(found, assignment)
+            student = state.user_for(user, req.user_id)
+            submission = state.submissions.get(item.id, {}).get(student.id) if student else None
+            if submission is None:
+                raise HttpError(404, "The specified resource does not exist.")
+            include = set(req.args("include"))
+            return _json(submission_json(state, submission, include=include))
+
+    def _assignment(self, course: Course, ref: str):
+        item = self.state.assignments.get(int(ref))
+        if item is None or item.course_id != course.id:
+            raise HttpError(404, "The specified resource does not exist.")
+        return item
 
     def _submission_students(self, req: Request, course: Course) -> dict[int, int]:
         state = self.state
         students = state.course_student_ids(course, states=coursework.STUDENT_STATES)
         wanted = req.args("student_ids")
         if not wanted:
-            raise HttpError(400, "student_ids is required")
+            # Canvas answers with the caller's own submissions (none for a non-student).
+            own = students.get(req.user_id)
+            return {} if own is None else {req.user_id: own}
         if "all" in wanted:
             return students
         if len(wanted) > 100:
@@ -1244,8 +1106,30 @@ class CanvasApp:
         return _json(summary)
 
 
-def _current_period(periods: list, now: dt.datetime):
-    return next((p for p in periods if p.start_date <= now <= p.end_date), None)
+def _state_codes(names: list[str]) -> set[int]:
+    return {ENROLLMENT_STATE_CODES[name] for name in names if name in ENROLLMENT_STATE_CODES}
+
+
+def _search_term(req: Request) -> str:
+    """``search_term``, lower-cased; Canvas refuses one shorter than two characters."""
+    search = (req.arg("search_term") or "").strip().lower()
+    if search and len(search) < 2:
+        raise HttpError(400, "search_term of 2 or more characters is required")
+    return search
+
+
+def _user_search(req: Request, users: list[User]) -> list[User]:
+    search = _search_term(req)
+    if not search:
+        return users
+    return [
+        u
+        for u in users
+        if search in u.name.lower()
+        or search in u.login_id.lower()
+        or search in (u.sis_id or "").lower()
+        or search in (u.email or "").lower()
+    ]
 
 
 def _since(value: str | None, name: str) -> dt.datetime | None:
@@ -1262,18 +1146,11 @@ def _truthy(value: str | None) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
 def create_canvas_app(state: CanvasState) -> CanvasApp:
     """The WSGI application serving ``state`` (mount it at the server's root)."""
-    return CanvasApp(state)
+    app = CanvasApp(state)
+    lti_routes_register(app)
+    return app
 
 
-__all__ = ["CanvasApp", "Request", "create_canvas_app", "parse_multipart"]
+__all__ = ["CanvasApp", "create_canvas_app"]

@@ -17,21 +17,21 @@ import datetime as dt
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox.canvas.state import (
+from sandbox.canvas.records import (
     E_ACTIVE,
     E_COMPLETED,
     E_INACTIVE,
+    ENROLLMENT_STATES,
+    ROLE_BY_TYPE,
     Assignment,
     AssignmentGroup,
     Course,
     GradingPeriod,
     Submission,
 )
-
-if TYPE_CHECKING:
-    from sandbox.canvas.state import CanvasState
+from sandbox.canvas.store import CanvasData
 
 DEFAULT_CATEGORIES = ("Homework", "Quizzes", "Tests", "Projects")
 #: An assignment group whose name matches no SIS category (passback uses the default).
@@ -73,7 +73,7 @@ def _day(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _period(state: CanvasState, title: str, start: dt.date, end: dt.date) -> GradingPeriod:
+def _period(state: CanvasData, title: str, start: dt.date, end: dt.date) -> GradingPeriod:
     start_at = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
     end_at = dt.datetime.combine(end, dt.time(23, 59, 59), tzinfo=dt.UTC)
     return GradingPeriod(
@@ -91,7 +91,7 @@ def _quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]
     return [(f"Quarter {i + 1}", edges[i], edges[i + 1] - dt.timedelta(days=1)) for i in range(4)]
 
 
-def _course_window(state: CanvasState, course: Course) -> tuple[dt.date, dt.date]:
+def _course_window(state: CanvasData, course: Course) -> tuple[dt.date, dt.date]:
     """The term's dates, else the course's, else the school year around today."""
     term = state.terms.get(course.term_id)
     candidates = [(course.start_at, course.end_at)]
@@ -106,7 +106,7 @@ def _course_window(state: CanvasState, course: Course) -> tuple[dt.date, dt.date
 
 
 def grading_periods_for(
-    state: CanvasState,
+    state: CanvasData,
     course: Course,
     quarters_by_account: Mapping[str, list[Mapping[str, str]]] | None = None,
 ) -> list[GradingPeriod]:
@@ -137,7 +137,7 @@ def grading_periods_for(
     return state.period_sets[key]
 
 
-def course_periods(state: CanvasState, course: Course) -> list[GradingPeriod]:
+def course_periods(state: CanvasData, course: Course) -> list[GradingPeriod]:
     key = state.course_period_set.get(course.id)
     return state.period_sets.get(key, []) if key else []
 
@@ -156,7 +156,7 @@ DEFAULT_TEACH_LIMIT = 2_000
 
 
 def _taught_courses(
-    state: CanvasState, course_ids: Iterable[str] | None, limit: int | None
+    state: CanvasData, course_ids: Iterable[str] | None, limit: int | None
 ) -> tuple[list[Course], int]:
     """(courses to teach, how many provisioned courses the limit left out)."""
     wanted = set(course_ids) if course_ids is not None else None
@@ -177,7 +177,7 @@ def _taught_courses(
 
 
 def coursework_teach(
-    state: CanvasState,
+    state: CanvasData,
     *,
     quarters_by_account: Mapping[str, list[Mapping[str, str]]] | None = None,
     course_ids: Iterable[str] | None = None,
@@ -225,7 +225,7 @@ def coursework_teach(
 
 
 def _assignment(
-    state: CanvasState,
+    state: CanvasData,
     course: Course,
     spec: _Spec,
     position: int,
@@ -262,7 +262,7 @@ def _assignment(
 
 
 def _submissions(
-    state: CanvasState,
+    state: CanvasData,
     assignment: Assignment,
     students: list[tuple[int, int]],
     rng: random.Random,
@@ -312,7 +312,7 @@ def _submissions(
 
 
 def _overrides(
-    state: CanvasState,
+    state: CanvasData,
     course: Course,
     students: list[tuple[int, int]],
     periods: list[GradingPeriod],
@@ -331,16 +331,18 @@ def _overrides(
 # --- course grades -------------------------------------------------------------------------
 
 
-def assignment_due_for(state: CanvasState, assignment: Assignment, section_id: int):
+def assignment_due_for(state: CanvasData, assignment: Assignment, section_id: int):
     return assignment.section_due_dates.get(section_id, assignment.due_at)
 
 
 def course_grades(
-    state: CanvasState,
+    state: CanvasData,
     course: Course,
     user_id: int,
     section_id: int,
     period: GradingPeriod | None,
+    *,
+    base_url: str,
 ) -> dict[str, Any]:
     """Canvas's enrollment ``grades`` for a student, overall or for one grading period.
 
@@ -376,7 +378,7 @@ def course_grades(
 
     override = state.grade_overrides.get((course.id, period.id if period else None, user_id))
     return {
-        "html_url": f"/courses/{course.id}/grades/{user_id}",
+        "html_url": f"{base_url}/courses/{course.id}/grades/{user_id}",
         "current_score": pct(earned, possible),
         "current_grade": None,
         "final_score": pct(final_earned, final_possible) if final_possible else 0.0,
@@ -394,7 +396,7 @@ def course_grades(
 
 
 def scores_change(
-    state: CanvasState, *, count: int, seed: int = 0, course_ids: Iterable[str] | None = None
+    state: CanvasData, *, count: int, seed: int = 0, course_ids: Iterable[str] | None = None
 ) -> dict[str, Any]:
     """Change ``count`` graded scores (new value, graded and posted now), deterministically."""
     rng = random.Random(seed)
@@ -464,7 +466,7 @@ def _split(items: list, fractions: Mapping[str, float], rng: random.Random) -> d
 
 
 def previous_sis_seed(
-    state: CanvasState,
+    state: CanvasData,
     *,
     users: Iterable[Mapping[str, Any]],
     classes: Iterable[Mapping[str, Any]] = (),
@@ -569,7 +571,7 @@ def previous_sis_seed(
 
 
 def state_read_back(
-    state: CanvasState,
+    state: CanvasData,
     *,
     users: Iterable[str] = (),
     courses: Iterable[str] = (),
@@ -578,8 +580,6 @@ def state_read_back(
 ) -> dict[str, Any]:
     """Summary counts plus the named objects (by SIS id), for tests that check what an
     import did without going through the paginated API."""
-    from sandbox.canvas.state import ENROLLMENT_STATES, ROLE_BY_TYPE
-
     with state.lock:
         out: dict[str, Any] = {"summary": state.summary()}
         out["users"] = {sis: _user_view(state.users_by_sis.get(sis)) for sis in users}

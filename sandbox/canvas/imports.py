@@ -16,23 +16,13 @@ import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox.canvas.csv_rules import (
-    COUNT_KEYS,
-    IMPORTERS,
-    MSG_DIFF_ROWS,
-    MSG_DIFF_SIZE,
-    MSG_INTERNAL,
-    ImportMessage,
-    ImportOptions,
-    apply_sources,
-    diff_sources,
-    read_sis_upload,
-)
-
-if TYPE_CHECKING:
-    from sandbox.canvas.state import CanvasState
+from sandbox.canvas.sis.context import MSG_INTERNAL, ImportOptions
+from sandbox.canvas.sis.diffing import MSG_DIFF_ROWS, MSG_DIFF_SIZE, diff_sources
+from sandbox.canvas.sis.run import apply_sources
+from sandbox.canvas.sis.upload import COUNT_KEYS, IMPORTERS, ImportMessage, read_sis_upload
+from sandbox.canvas.store import CanvasData
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +207,7 @@ def _summary(messages: list[ImportMessage], noun: str) -> list[list[str]]:
 class ImportRunner:
     """Creates import records and runs them in a background thread, one at a time."""
 
-    def __init__(self, state: CanvasState) -> None:
+    def __init__(self, state: CanvasData) -> None:
         self.state = state
         self.lock = threading.Condition()
         self.records: dict[int, SisImportRecord] = {}

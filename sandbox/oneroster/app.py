@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, unquote_plus, urlencode
 
@@ -29,9 +30,15 @@ from oauthlib.oauth1.rfc5849 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256
 from sandbox.oneroster.faults import FaultRule
 from sandbox.oneroster.generator import STUDENT, TEACHER
 from sandbox.oneroster.gradebook import Rejected
-from sandbox.oneroster.query import FilterError, parse_filter, parse_timestamp
+from sandbox.oneroster.query import Query, QueryError, parse_query
 from sandbox.oneroster.render import SESSIONS_PER_SCHOOL
-from sandbox.oneroster.state import DEFAULT_LIMIT, MAX_LIMIT, OneRosterState
+from sandbox.oneroster.state import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    SESSION_TYPE_COLLECTIONS,
+    OneRosterState,
+)
+from sandbox.web import ANY, Request, Response, Router, json_response
 
 TOKEN_PATH = "/campus/oauth2/token"  # noqa: S105 - a path, not a secret
 CONTROL_PREFIX = "/_sandbox/oneroster/"
@@ -44,7 +51,7 @@ COLLECTIONS = {
     "schools": ("orgs", "orgs", "org"),
     "academicSessions": ("academicSessions", "academicSessions", "academicSession"),
     "terms": ("academicSessions", "academicSessions", "academicSession"),
-    "gradingPeriods": ("gradingPeriods", "academicSessions", "academicSession"),
+    "gradingPeriods": ("academicSessions", "academicSessions", "academicSession"),
     "courses": ("courses", "courses", "course"),
     "classes": ("classes", "classes", "class"),
     "users": ("users", "users", "user"),
@@ -66,44 +73,6 @@ class Ctx:
     rest: str  # the path after the base, still percent-encoded
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes | Iterable[bytes] = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = "application/json"
-    framed: bool = True  # False: no Content-Length, connection closed after the body
-
-    def send(self, start_response: Callable) -> Iterable[bytes]:
-        headers = [("Content-Type", self.content_type), *self.headers]
-        if isinstance(self.body, bytes):
-            if self.framed:
-                headers.append(("Content-Length", str(len(self.body))))
-            else:
-                headers.append(("Connection", "close"))
-            start_response(_STATUS.get(self.status, f"{self.status} Status"), headers)
-            return [self.body]
-        start_response(_STATUS.get(self.status, f"{self.status} Status"), headers)
-        return self.body
-
-
-_STATUS = {
-    200: "200 OK",
-    201: "201 Created",
-    204: "204 No Content",
-    400: "400 Bad Request",
-    401: "401 Unauthorized",
-    403: "403 Forbidden",
-    404: "404 Not Found",
-    405: "405 Method Not Allowed",
-    429: "429 Too Many Requests",
-    500: "500 Internal Server Error",
-    502: "502 Bad Gateway",
-    503: "503 Service Unavailable",
-    504: "504 Gateway Timeout",
-}
-
-
 def imsx(status: int, code_minor: str, description: str, **extra: Any) -> Response:
     body = {
         "imsx_codeMajor": "failure",
@@ -121,10 +90,6 @@ def imsx(status: int, code_minor: str, description: str, **extra: Any) -> Respon
     }
     headers = list(extra.get("headers", []))
     return Response(status, orjson.dumps(body), headers)
-
-
-def json_response(data: Any, status: int = 200, headers: list | None = None) -> Response:
-    return Response(status, orjson.dumps(data), headers or [])
 
 
 class _Validator(RequestValidator):
@@ -165,45 +130,43 @@ class OneRosterApp:
     def __init__(self, state: OneRosterState) -> None:
         self.state = state
         self._oauth1 = SignatureOnlyEndpoint(_Validator(state))
+        self.app_prefix = f"{API_ROOT}{state.credentials.app_name}{API_SUFFIX}"
+        # Each handler answers every method itself: IC's token endpoint and the API tell a
+        # wrong method apart in their own body shapes.
+        self.router = Router()
+        self.router.add(ANY, re.escape(TOKEN_PATH), self.token)
+        self.router.add(ANY, rf"{re.escape(CONTROL_PREFIX)}(?P<action>.+)", self.control)
+        self.router.add(ANY, rf"{re.escape(self.app_prefix)}/(?P<rest>.*)", self.api)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        app_prefix = f"{API_ROOT}{self.state.credentials.app_name}{API_SUFFIX}"
+        req = Request(environ)
         try:
-            if path == TOKEN_PATH:
-                response = self.token(environ, method)
-            elif path.startswith(CONTROL_PREFIX):
-                response = self.control(environ, method, path[len(CONTROL_PREFIX) :])
-            elif path.startswith(app_prefix + "/"):
-                self.state.enter_request()
-                try:
-                    response = self.api(environ, method, app_prefix)
-                finally:
-                    self.state.leave_request()
-            else:
+            match = self.router.match(req.method, req.path)
+            if match is None:
                 response = imsx(404, "unknownobject", "No such endpoint")
+            else:
+                response = match.route.handler(req, **match.params)
         except Exception as exc:  # noqa: BLE001 - a simulated server answers 500, never crashes
-            response = imsx(500, "internal_server_error", f"Sandbox error: {type(exc).__name__}")
+            response = imsx(500, "targetreadfailure", f"Sandbox error: {type(exc).__name__}")
         return response.send(start_response)
 
     # --- token endpoint ------------------------------------------------------------------
 
-    def token(self, environ: dict, method: str) -> Response:
+    def token(self, req: Request) -> Response:
         state = self.state
-        self._log(environ, method, "oauth2/token")
+        method = req.method
+        self._log(req, "oauth2/token")
         fault = state.faults.take(method, "oauth2/token", explicit_only=True)
         if fault is not None and fault.kind == "status":
             return _fault_status(fault)
         if method != "POST":
             return json_response({"error": "invalid_request"}, 405)
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        if query.get("appName", [""])[0] != state.credentials.app_name:
+        if req.arg("appName") != state.credentials.app_name:
             return json_response({"error": "invalid_request", "error_description": "appName"}, 404)
-        form = {k: v[0] for k, v in parse_qs(_read_body(environ).decode("latin-1")).items()}
+        form = {k: v[0] for k, v in parse_qs(req.body().decode("latin-1")).items()}
         client_id = form.get("client_id")
         client_secret = form.get("client_secret")
-        auth = environ.get("HTTP_AUTHORIZATION", "")
+        auth = req.header("Authorization")
         if auth.startswith("Basic "):
             try:
                 decoded = base64.b64decode(auth[6:]).decode()
@@ -235,12 +198,17 @@ class OneRosterApp:
 
     # --- the OneRoster API ---------------------------------------------------------------
 
-    def api(self, environ: dict, method: str, app_prefix: str) -> Response:
+    def api(self, req: Request, rest: str) -> Response:
+        self.state.enter_request()
+        try:
+            return self._api(req, rest)
+        finally:
+            self.state.leave_request()
+
+    def _api(self, req: Request, rest: str) -> Response:
         state = self.state
-        raw = environ.get("RAW_URI") or quote(environ.get("PATH_INFO", ""))
-        raw_path = raw.split("?", 1)[0]
-        rest = raw_path[len(app_prefix) + 1 :] if raw_path.startswith(app_prefix) else ""
-        self._log(environ, method, rest)
+        method = req.method
+        self._log(req, rest)
         fault = state.faults.take(method, rest)
         if fault is not None:
             if fault.kind == "status":
@@ -249,7 +217,7 @@ class OneRosterApp:
                 time.sleep(fault.delay)
             if fault.kind == "expire_tokens":
                 state.expire_tokens()
-        if not self._authorized(environ, method):
+        if not self._authorized(req):
             return imsx(
                 401,
                 "unauthorisedrequest",
@@ -266,7 +234,7 @@ class OneRosterApp:
         )
         if gradebook:
             expected = f"{state.credentials.vendor_key}:{state.credentials.vendor_secret}"
-            given = environ.get("HTTP_X_VENDOR_AUTHORIZATION", "")
+            given = req.header("x-vendor-authorization")
             if not hmac.compare_digest(given.encode(), expected.encode()):
                 return imsx(
                     401,
@@ -274,32 +242,32 @@ class OneRosterApp:
                     "Gradebook endpoints need a valid x-vendor-authorization header",
                 )
         ctx = Ctx(
-            base=_base_url(environ, app_prefix),
-            query={k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()},
+            base=f"{req.base_url}{self.app_prefix}",
+            query={k: v[-1] for k, v in req.query.items()},
             fault=fault,
             rest=rest,
         )
         try:
             if gradebook:
-                response = self.gradebook(environ, method, parts, ctx)
+                response = self.gradebook(req, parts, ctx)
             elif method != "GET":
                 response = imsx(405, "unsupportedoperation", "Rostering is read-only")
             else:
                 response = self.rostering(parts, ctx)
-        except FilterError as exc:
+        except QueryError as exc:
             return imsx(400, exc.code_minor, str(exc))
         except Rejected as exc:
             return imsx(exc.status, exc.code_minor, str(exc))
         return _apply_body_fault(response, fault)
 
-    def _authorized(self, environ: dict, method: str) -> bool:
-        auth = environ.get("HTTP_AUTHORIZATION", "")
+    def _authorized(self, req: Request) -> bool:
+        auth = req.header("Authorization")
         if auth.startswith("Bearer "):
             return self.state.token_valid(auth[7:].strip())
         if auth.startswith("OAuth ") and self.state.oauth1_enabled:
-            uri = _request_uri(environ)
+            uri = req.base_url + (req.environ.get("RAW_URI") or _raw_uri(req))
             valid, _ = self._oauth1.validate_request(
-                uri, http_method=method, body=None, headers={"Authorization": auth}
+                uri, http_method=req.method, body=None, headers={"Authorization": auth}
             )
             return valid
         return False
@@ -318,7 +286,11 @@ class OneRosterApp:
         if target is None:
             return imsx(404, "unknownobject", f"No {single} {parts[1]!r}")
         if len(parts) == 2:
-            return Response(200, state.renderer.single(kind, single, target, ctx.base))
+            query = parse_query(ctx.query, kind)
+            body = state.renderer.single(kind, single, target, ctx.base)
+            if query.fields is not None:
+                body = orjson.dumps({single: query.project(orjson.loads(body)[single])})
+            return Response(200, body)
         nested = tuple(parts[2:])
         found = self._nested_rows(head, target, nested)
         if isinstance(found, Response):
@@ -352,10 +324,7 @@ class OneRosterApp:
                     "users",
                     rows_of("teachers", lambda u: s in (d.user_school[u], d.user_school2[u])),
                 ),
-                ("terms",): (
-                    "academicSessions",
-                    lambda: [s * SESSIONS_PER_SCHOOL + 3 + q for q in range(4)],
-                ),
+                ("terms",): ("academicSessions", lambda: state.sessions_of_type("terms", s)),
             }
             if nested in table:
                 kind, build = table[nested]
@@ -366,14 +335,24 @@ class OneRosterApp:
                     return imsx(404, "unknownobject", f"No class {nested[1]!r} in this school")
                 return self._class_members(c, nested[2])
         if head == "terms" and nested in (("classes",), ("gradingPeriods",)):
-            s, q = divmod(target, SESSIONS_PER_SCHOOL)
-            q -= 3
+            s, k = divmod(target, SESSIONS_PER_SCHOOL)
             if nested == ("gradingPeriods",):
-                return "gradingPeriods", "academicSessions", lambda: [s * 4 + q]
+                # The term's children of type gradingPeriod: none where the terms grade.
+                children = set(state.session(target).children)
+                return (
+                    "academicSessions",
+                    "academicSessions",
+                    lambda: [
+                        i
+                        for i in state.sessions_of_type("gradingPeriods", s)
+                        if state.session(i).sourced_id in children
+                    ],
+                )
+            mask = d.schools[s].session_mask(k)
             return (
                 "classes",
                 "classes",
-                rows_of("classes", lambda c: d.class_school[c] == s and d.class_mask[c] >> q & 1),
+                rows_of("classes", lambda c: d.class_school[c] == s and d.class_mask[c] & mask),
             )
         if head == "courses" and nested == ("classes",):
             return "classes", "classes", rows_of("classes", lambda c: d.class_course[c] == target)
@@ -392,7 +371,7 @@ class OneRosterApp:
         state = self.state
         if state.empty_feed:
             return None
-        index = state.find("academicSessions" if kind == "gradingPeriods" else kind, sourced_id)
+        index = state.find(kind, sourced_id)
         if index is None:
             return None
         d = state.district
@@ -402,11 +381,9 @@ class OneRosterApp:
             return None
         if head == "teachers" and d.user_role[index] != TEACHER:
             return None
-        if head in ("terms", "gradingPeriods") and index % SESSIONS_PER_SCHOOL < 3:
+        wanted_type = SESSION_TYPE_COLLECTIONS.get(head)
+        if wanted_type is not None and state.session(index).type != wanted_type:
             return None
-        if kind == "gradingPeriods":
-            s, k = divmod(index, SESSIONS_PER_SCHOOL)
-            return s * 4 + k - 3
         return index
 
     def _class_members(
@@ -433,9 +410,15 @@ class OneRosterApp:
         limit, offset = _paging(ctx.query)
         if limit is None:
             return imsx(400, "invaliddata", "limit and offset must be non-negative integers")
-        text = ctx.query.get("filter")
-        if text:
-            rows = state.filter_rows(kind, view_key, rows, parse_filter(text))
+        query = parse_query(ctx.query, kind)
+        if not query.columnar:
+            records = state.records(kind, view_key, rows, ctx.base)
+            return self.dict_page(key, records, ctx, query)
+        if query.filter is not None:
+            rows = state.filter_rows(kind, view_key, rows, query.filter)
+            view_key = (*view_key, "filter", query.filter)
+        if query.sort is not None:
+            rows = state.sorted_rows(kind, view_key, rows, query.sort, query.descending)
         size = min(limit, state.max_limit)
         total = len(rows)
         start = offset
@@ -451,14 +434,15 @@ class OneRosterApp:
 
     # --- gradebook -----------------------------------------------------------------------
 
-    def gradebook(self, environ: dict, method: str, parts: list[str], ctx: Ctx) -> Response:
+    def gradebook(self, req: Request, parts: list[str], ctx: Ctx) -> Response:
         state = self.state
+        method = req.method
         book = state.gradebook
         head = parts[0]
         base = ctx.base
         if head == "categories":
             if len(parts) == 1 and method == "GET":
-                return self.dict_page("categories", list(book.categories.values()), ctx)
+                return self.gradebook_page("categories", list(book.categories.values()), ctx)
             if len(parts) == 2 and method == "GET":
                 category = book.categories.get(parts[1])
                 if category is None:
@@ -470,13 +454,13 @@ class OneRosterApp:
                 with book.lock:
                     stored = list(book.line_items.values())
                 tasks = [book.grading_task_json(t, base) for t in book.all_grading_tasks()]
-                return self.dict_page("lineItems", tasks + stored, ctx)
+                return self.gradebook_page("lineItems", tasks + stored, ctx)
             if len(parts) == 2:
                 return self._one(
                     method,
                     "lineItem",
                     parts[1],
-                    environ,
+                    req,
                     ctx,
                     (book.line_item_json, book.put_line_item, book.delete_line_item),
                 )
@@ -484,13 +468,13 @@ class OneRosterApp:
             if len(parts) == 1 and method == "GET":
                 with book.lock:
                     stored = list(book.results.values())
-                return self.dict_page("results", stored, ctx)
+                return self.gradebook_page("results", stored, ctx)
             if len(parts) == 2:
                 return self._one(
                     method,
                     "result",
                     parts[1],
-                    environ,
+                    req,
                     ctx,
                     (lambda sid, _: book.results.get(sid), book.put_result, book.delete_result),
                 )
@@ -499,21 +483,21 @@ class OneRosterApp:
             if c is None:
                 return imsx(404, "unknownobject", f"No class {parts[1]!r}")
             if parts[2:] == ["lineItems"]:
-                return self.dict_page("lineItems", book.class_line_items(c, base), ctx)
+                return self.gradebook_page("lineItems", book.class_line_items(c, base), ctx)
             if parts[2:] == ["results"]:
-                return self.dict_page("results", book.results_of_class(c, base), ctx)
+                return self.gradebook_page("results", book.results_of_class(c, base), ctx)
             if len(parts) == 5 and parts[2] == "lineItems" and parts[4] == "results":
                 item = book.line_item_json(parts[3], base)
                 if item is None or item["class"]["sourcedId"] != parts[1]:
                     return imsx(404, "unknownobject", f"No lineItem {parts[3]!r} in this class")
-                return self.dict_page("results", book.results_of_line_item(parts[3]), ctx)
+                return self.gradebook_page("results", book.results_of_line_item(parts[3]), ctx)
             if len(parts) == 5 and parts[2] == "students" and parts[4] == "results":
                 rows = [
                     r
                     for r in book.results_of_class(c, base)
                     if r["student"]["sourcedId"] == parts[3]
                 ]
-                return self.dict_page("results", rows, ctx)
+                return self.gradebook_page("results", rows, ctx)
         return imsx(405 if method != "GET" else 404, "unsupportedoperation", "No such endpoint")
 
     def _one(
@@ -521,7 +505,7 @@ class OneRosterApp:
         method: str,
         key: str,
         sourced_id: str,
-        environ: dict,
+        req: Request,
         ctx: Ctx,
         handlers: tuple[Callable, Callable, Callable],
     ) -> Response:
@@ -533,7 +517,7 @@ class OneRosterApp:
             return json_response({key: found})
         if method == "PUT":
             try:
-                body = orjson.loads(_read_body(environ))
+                body = orjson.loads(req.body())
             except orjson.JSONDecodeError:
                 return imsx(400, "invaliddata", "The body is not JSON")
             stored, created = put(sourced_id, body, ctx.base)
@@ -543,29 +527,31 @@ class OneRosterApp:
             return Response(204, b"")
         return imsx(405, "unsupportedoperation", f"{method} is not supported here")
 
-    def dict_page(self, key: str, items: list[dict], ctx: Ctx) -> Response:
+    def dict_page(self, key: str, items: list[dict], ctx: Ctx, query: Query) -> Response:
+        """A page of records already held as dicts: filtered, sorted and projected here."""
         limit, offset = _paging(ctx.query)
         if limit is None:
             return imsx(400, "invaliddata", "limit and offset must be non-negative integers")
-        text = ctx.query.get("filter")
-        if text:
-            flt = parse_filter(text)
-            items = [item for item in items if flt.matches(lambda f, item=item: _field(item, f))]
+        items = query.select(items)
         size = min(limit, self.state.max_limit)
-        body = orjson.dumps({key: items[offset : offset + size]})
+        chunk = [query.project(item) for item in items[offset : offset + size]]
+        body = orjson.dumps({key: chunk})
         return Response(200, body, _paging_headers(self.state, ctx, offset, size, len(items)))
+
+    def gradebook_page(self, kind: str, items: list[dict], ctx: Ctx) -> Response:
+        return self.dict_page(kind, items, ctx, parse_query(ctx.query, kind))
 
     # --- controls ------------------------------------------------------------------------
 
-    def control(self, environ: dict, method: str, action: str) -> Response:
+    def control(self, req: Request, action: str) -> Response:
         state = self.state
-        auth = environ.get("HTTP_AUTHORIZATION", "")
+        auth = req.header("Authorization")
         expected = f"Bearer {state.credentials.client_secret}"
         if not hmac.compare_digest(auth.encode(), expected.encode()):
             return json_response({"error": "control endpoints need the sandbox client secret"}, 401)
-        if method != "POST":
+        if req.method != "POST":
             return json_response({"error": "POST JSON to control endpoints"}, 405)
-        raw = _read_body(environ)
+        raw = req.body()
         try:
             body = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError:
@@ -631,35 +617,17 @@ class OneRosterApp:
             return {"requests": [list(r) for r in state.requests]}
         raise ValueError(f"Unknown control action {action!r}")
 
-    def _log(self, environ: dict, method: str, path: str) -> None:
-        self.state.requests.append((method, path, environ.get("QUERY_STRING", "")))
+    def _log(self, req: Request, path: str) -> None:
+        self.state.requests.append((req.method, path, req.query_string))
         self.state.request_counts[path.split("/", 1)[0]] += 1
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _read_body(environ: dict) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return environ["wsgi.input"].read(length) if length > 0 else b""
-
-
-def _base_url(environ: dict, app_prefix: str) -> str:
-    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{app_prefix}"
-
-
-def _request_uri(environ: dict) -> str:
-    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-    raw = environ.get("RAW_URI")
-    if not raw:
-        raw = quote(environ.get("PATH_INFO", ""))
-        if environ.get("QUERY_STRING"):
-            raw += "?" + environ["QUERY_STRING"]
-    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}{raw}"
+def _raw_uri(req: Request) -> str:
+    """The request URI as sent, for a server that hands over no raw URI."""
+    return req.path + (f"?{req.query_string}" if req.query_string else "")
 
 
 def _paging(query: dict) -> tuple[int | None, int]:
@@ -698,21 +666,25 @@ def _paging_headers(
     return headers
 
 
-def _field(item: dict, name: str) -> object:
-    value = item.get(name)
-    if name == "dateLastModified" and isinstance(value, str):
-        return parse_timestamp(value)
-    return value
-
-
 def _fault_status(fault: FaultRule) -> Response:
     headers = []
     if fault.retry_after is not None:
         headers.append(("Retry-After", f"{fault.retry_after:g}"))
-    code_minor = "server_busy" if fault.status == 429 else "internal_server_error"
-    if fault.status < 500 and fault.status != 429:
-        code_minor = "invaliddata"
-    return imsx(fault.status, code_minor, f"Injected fault ({fault.status})", headers=headers)
+    return imsx(
+        fault.status,
+        busy_code_minor(fault.status),
+        f"Injected fault ({fault.status})",
+        headers=headers,
+    )
+
+
+def busy_code_minor(status: int) -> str:
+    """The 1.1 ``imsx_codeMinorFieldValue`` of a refusal: 1.1 has no ``server_busy`` or
+    ``internal_server_error`` (1.2 added them), so a 429 or 5xx says the target system
+    could not serve the read, ``targetreadfailure``, the closest 1.1 term."""
+    if status == 429 or status >= 500:
+        return "targetreadfailure"
+    return "invaliddata"
 
 
 def _apply_body_fault(response: Response, fault: FaultRule | None) -> Response:
@@ -729,7 +701,19 @@ def _apply_body_fault(response: Response, fault: FaultRule | None) -> Response:
     elif fault.kind == "truncate_unframed":
         response.body = body[: len(body) // 2]
         response.framed = False
+    elif fault.kind == "field_value":
+        response.body = _set_field(body, fault.field, fault.value)
     return response
+
+
+def _set_field(body: bytes, name: str, value: object) -> bytes:
+    """The page with ``name`` set to ``value`` in each record of its collection."""
+    page = orjson.loads(body)
+    for records in page.values():
+        if isinstance(records, list):
+            for record in records:
+                record[name] = value
+    return orjson.dumps(page)
 
 
 def _cut(body: bytes) -> Iterable[bytes]:

@@ -19,6 +19,8 @@ Kinds (``FaultRule.kind``):
   repeats, as when records shift during offset paging).
 - ``expire_tokens``: revoke every bearer token just before answering (a token expiring
   in the middle of a long read).
+- ``field_value``: set ``field`` to ``value`` in every record of the page (a provider that
+  sends a field in a shape of its own, e.g. ``beginDate`` as ``"17/08/2026"``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ KINDS = frozenset(
         "short_page",
         "duplicate",
         "expire_tokens",
+        "field_value",
     }
 )
 
@@ -53,6 +56,8 @@ class FaultRule:
     retry_after: float | None = None
     delay: float = 0.0
     delta: int = 5
+    field: str = ""  # field_value: the record field to set, and its value
+    value: object = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -66,13 +66,39 @@ def epoch(when: dt.datetime) -> int:
     return int(when.timestamp())
 
 
+@dataclass(frozen=True)
+class Shape:
+    """Where the district's shape is an assumption about Infinite Campus, the other plausible
+    shapes (docs/sandbox.md). The default is what the sandbox models as IC's own."""
+
+    #: Semesters are the terms and the quarters their ``gradingPeriod`` children (default:
+    #: the quarters are the terms, typed ``term``, and there are no grading periods).
+    grading_periods: bool = False
+    #: Optional fields without a value sent as ``""`` (default: a field is left out).
+    empty_strings: bool = False
+    #: Vendor extensions under ``metadata`` on every record (default: schools only).
+    metadata: bool = False
+    #: Users with several ``userIds`` (default: the personID alone).
+    several_user_ids: bool = False
+
+
+#: The named shapes ``sandbox serve --shape`` and the end-to-end tests use.
+SHAPES = {
+    "ic": Shape(),
+    "grading_periods": Shape(grading_periods=True),
+    "empty_strings": Shape(empty_strings=True),
+    "metadata": Shape(metadata=True),
+    "several_user_ids": Shape(several_user_ids=True),
+}
+
+
 @dataclass
 class Session:
     """An academic session of one school's calendar (schoolYear, semester or quarter)."""
 
     sourced_id: str
     title: str
-    type: str  # schoolYear | semester | term
+    type: str  # schoolYear | semester | term | gradingPeriod
     start_date: dt.date
     end_date: dt.date
     school_year: str
@@ -98,7 +124,24 @@ class School:
     def sessions(self) -> tuple[Session, ...]:
         return (self.year, *self.semesters, *self.quarters)
 
+    @staticmethod
+    def session_mask(k: int) -> int:
+        """Quarter bits covered by the school's ``k``-th session (order of ``sessions``)."""
+        if k == 0:
+            return YEAR_MASK
+        if k < 3:
+            return S1_MASK if k == 1 else S2_MASK
+        return 1 << (k - 3)
+
     def terms_for_mask(self, mask: int) -> tuple[Session, ...]:
+        """The ``term`` sessions a class with these quarter bits is scheduled in."""
+        return tuple(
+            session
+            for k, session in enumerate(self.sessions)
+            if session.type == "term" and mask & self.session_mask(k)
+        )
+
+    def quarters_for_mask(self, mask: int) -> tuple[Session, ...]:
         return tuple(q for bit, q in enumerate(self.quarters) if mask >> bit & 1)
 
     def quarter_for(self, day: dt.date) -> Session | None:
@@ -153,6 +196,7 @@ class District:
     schools: list[School]
     given_pool: list[str]
     family_pool: list[str]
+    shape: Shape = field(default_factory=Shape)
     # courses
     course_id: array = field(default_factory=lambda: array("q"))
     course_school: array = field(default_factory=lambda: array("i"))
@@ -388,7 +432,9 @@ def school_year_of(day: dt.date) -> int:
     return day.year if day.month >= 7 else day.year - 1
 
 
-def _calendar(index: int, year: int, year_title: str, modified: int) -> tuple[Session, ...]:
+def _calendar(
+    index: int, year: int, year_title: str, modified: int, shape: Shape
+) -> tuple[Session, ...]:
     """One school's term schedule. Start dates vary a little between schools, as in IC."""
     shift = dt.timedelta(days=index % 3)
     start = dt.date(year, 8, 17) + shift
@@ -399,6 +445,9 @@ def _calendar(index: int, year: int, year_title: str, modified: int) -> tuple[Se
         (dt.date(year + 1, 3, 16) + shift, dt.date(year + 1, 5, 29) + shift),
     ]
     base = TERM_ID + index * 10
+    semester_type, quarter_type = (
+        ("term", "gradingPeriod") if shape.grading_periods else ("semester", "term")
+    )
     school_year = str(year + 1)
     ids = [str(base + k) for k in range(7)]
     year_session = Session(
@@ -407,17 +456,17 @@ def _calendar(index: int, year: int, year_title: str, modified: int) -> tuple[Se
     )  # fmt: skip
     semesters = (
         Session(
-            ids[1], "S1", "semester", quarters_dates[0][0], quarters_dates[1][1],
+            ids[1], "S1", semester_type, quarters_dates[0][0], quarters_dates[1][1],
             school_year, ids[0], (ids[3], ids[4]), modified,
         ),
         Session(
-            ids[2], "S2", "semester", quarters_dates[2][0], quarters_dates[3][1],
+            ids[2], "S2", semester_type, quarters_dates[2][0], quarters_dates[3][1],
             school_year, ids[0], (ids[5], ids[6]), modified,
         ),
     )  # fmt: skip
     quarters = tuple(
         Session(
-            ids[3 + q], f"Q{q + 1}", "term", quarters_dates[q][0], quarters_dates[q][1],
+            ids[3 + q], f"Q{q + 1}", quarter_type, quarters_dates[q][0], quarters_dates[q][1],
             school_year, ids[1 + q // 2], (), modified,
         )
         for q in range(4)
@@ -443,8 +492,10 @@ def generate_district(
     seed: int,
     as_of: dt.datetime | None = None,
     guardians: bool = True,
+    shape: Shape | None = None,
 ) -> District:
     """Build a district. Same arguments (``as_of`` included) → the same district."""
+    shape = shape or Shape()
     if schools < 1 or students < 0:
         raise ValueError("A district needs at least one school and no negative students")
     as_of = as_of or default_as_of()
@@ -470,6 +521,7 @@ def generate_district(
         schools=[],
         given_pool=given_pool,
         family_pool=family_pool,
+        shape=shape,
     )
     year_title = f"{year}-{(year + 1) % 100:02d}"
     levels = [LEVEL_PATTERN[i % len(LEVEL_PATTERN)] for i in range(schools)]
@@ -483,7 +535,7 @@ def generate_district(
         if used_names[school_name] > 1:
             school_name = f"{school_name} #{used_names[school_name]}"
         modified = stamp()
-        sessions = _calendar(i, year, year_title, modified)
+        sessions = _calendar(i, year, year_title, modified, shape)
         district.schools.append(
             School(
                 index=i,

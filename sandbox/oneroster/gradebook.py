@@ -256,7 +256,8 @@ class Gradebook:
         elif category not in self.categories:
             raise Rejected(f"Unknown category {category!r}")
         school = self.d.schools[self.d.class_school[class_index]]
-        terms = self.d.class_terms(class_index)
+        # The quarters grade in either calendar shape: typed ``term`` (IC) or ``gradingPeriod``.
+        terms = school.quarters_for_mask(self.d.class_mask[class_index])
         period = _ref_id(item.get("gradingPeriod"), "gradingPeriod", required=False)
         if period is None:
             if due is None:
@@ -290,8 +291,10 @@ class Gradebook:
             "category": _ref("category", category, base, "categories"),
             "gradingPeriod": _ref("academicSession", period, base, "academicSessions"),
             "resultValueMin": low,
-            "resultValueMax": high if high is not None else 0.0,
         }
+        if high is not None:
+            # Optional in 1.1: absent stays absent (never 0, which would sit below the minimum).
+            stored["resultValueMax"] = high
         with self.lock:
             created = sourced_id not in self.line_items
             old = self.line_items.get(sourced_id)

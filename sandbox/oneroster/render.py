@@ -124,7 +124,7 @@ class Renderer:
             )
         return out
 
-    def _session(self, s: Session, base: str, kind: str | None = None) -> str:
+    def _session(self, s: Session, base: str) -> str:
         parent = (
             f',"parent":{{"href":"{base}/academicSessions/{s.parent}",'
             f'"sourcedId":"{s.parent}","type":"academicSession"}}'
@@ -138,23 +138,22 @@ class Renderer:
         return (
             f'{{"sourcedId":"{s.sourced_id}","status":"active",'
             f'"dateLastModified":"{self.iso(s.modified)}","title":"{s.title}",'
-            f'"type":"{kind or s.type}","startDate":"{s.start_date.isoformat()}",'
+            f'"type":"{s.type}","startDate":"{s.start_date.isoformat()}",'
             f'"endDate":"{s.end_date.isoformat()}","schoolYear":"{s.school_year}"'
-            f'{parent},"children":[{children}]}}'
+            f'{parent},"children":[{children}]{self._metadata("ic.termID", s.sourced_id)}}}'
         )
+
+    def _metadata(self, name: str, value: object) -> str:
+        """``,"metadata":{...}`` in the metadata shape, else nothing."""
+        if not self.d.shape.metadata:
+            return ""
+        return f',"metadata":{{"{name}":"{value}","ic.sourceSystem":"Campus"}}'
 
     def _academicSessions(self, indices: Sequence[int], base: str) -> list[str]:
         schools = self.d.schools
         return [
             self._session(schools[i // SESSIONS_PER_SCHOOL].sessions[i % SESSIONS_PER_SCHOOL], base)
             for i in indices
-        ]
-
-    def _gradingPeriods(self, indices: Sequence[int], base: str) -> list[str]:
-        # IC stores no grading periods: these placeholders are built from the quarters.
-        schools = self.d.schools
-        return [
-            self._session(schools[i // 4].quarters[i % 4], base, "gradingPeriod") for i in indices
         ]
 
     def _courses(self, indices: Sequence[int], base: str) -> list[str]:
@@ -172,7 +171,8 @@ class Renderer:
                 f'"sourcedId":"{school.year.sourced_id}","type":"academicSession"}},'
                 f'"grades":[{grades}],"subjects":["{json_text(subject)}"],'
                 f'"org":{{"href":"{base}/schools/{school.sourced_id}",'
-                f'"sourcedId":"{school.sourced_id}","type":"org"}}}}'
+                f'"sourcedId":"{school.sourced_id}","type":"org"}}'
+                f"{self._metadata('ic.courseID', d.course_id[i])}}}"
             )
         return out
 
@@ -200,18 +200,20 @@ class Renderer:
         grades = ",".join(f'"{g}"' for g in school.grades)
         period = d.class_period[i]
         class_type = "homeroom" if school.level == "elementary" and period == 1 else "scheduled"
+        location = "" if d.shape.empty_strings else f"Room {room_name(d.class_room[i])}"
         return (
             f'{{"sourcedId":"{d.class_id[i]}","status":"{STATUS_NAMES[d.class_status[i]]}",'
             f'"dateLastModified":"{self.iso(d.class_modified[i])}",'
             f'"title":"{json_text(d.class_title(i))}",'
             f'"classCode":"{d.course_id[course]}-{d.class_number[i]}",'
             f'"classType":"{class_type}",'
-            f'"location":"Room {room_name(d.class_room[i])}","grades":[{grades}],'
+            f'"location":"{location}","grades":[{grades}],'
             f'"subjects":["{json_text(subject)}"],'
             f'"course":{{"href":"{base}/courses/{d.course_id[course]}",'
             f'"sourcedId":"{d.course_id[course]}","type":"course"}},'
             f'"school":{self._org_ref(d.class_school[i], base)},'
-            f'"terms":[{terms}],"periods":"{period}"}}'
+            f'"terms":[{terms}],"periods":"{period}"'
+            f"{self._metadata('ic.sectionID', d.class_id[i])}}}"
         )
 
     def _org_ref(self, school: int, base: str) -> str:
@@ -238,6 +240,8 @@ class Renderer:
         org_ref, user_ref, iso = self._org_ref, self._user_ref, self.iso
         student_domain = f"students.{d.slug}.example.org"
         staff_domain = f"{d.slug}.example.org"
+        shape = d.shape
+        empty = USER_EMPTY if shape.empty_strings else ""
         out = []
         append = out.append
         for i in indices:
@@ -259,18 +263,27 @@ class Renderer:
             middle = d.user_middle[i]
             grade = d.user_grade[i]
             grades = "" if grade < 0 else f'"{grade_name(grade)}"'
+            user_ids = f'{{"type":"personID","identifier":"{pid}"}}'
+            if shape.several_user_ids:
+                user_ids += (
+                    f',{{"type":"stateID","identifier":"{state_id(d.seed, pid)}"}}'
+                    f',{{"type":"studentNumber","identifier":"{pid % 1_000_000:06d}"}}'
+                )
+            extra = empty
+            if shape.metadata:
+                extra += f',"metadata":{{"ic.personID":"{pid}","ic.sourceSystem":"Campus"}}'
             append(
                 f'{{"sourcedId":"{ROLE_PREFIXES[role]}{pid}",'
                 f'"status":"{STATUS_NAMES[d.user_status[i]]}",'
                 f'"dateLastModified":"{iso(d.user_modified[i])}",'
                 f'"username":"{username}",'
-                f'"userIds":[{{"type":"personID","identifier":"{pid}"}}],'
+                f'"userIds":[{user_ids}],'
                 f'"enabledUser":true,"givenName":"{given[d.user_given[i]]}",'
                 f'"familyName":"{family[d.user_family[i]]}",'
                 f'"middleName":"{given[middle] if middle >= 0 else ""}",'
                 f'"role":"{ROLE_NAMES[role]}","identifier":"{pid}",'
                 f'"email":"{username}@{domain}",'
-                f'"agents":[{agents}],"orgs":[{orgs}],"grades":[{grades}]}}'
+                f'"agents":[{agents}],"orgs":[{orgs}],"grades":[{grades}]{extra}}}'
             )
         return out
 
@@ -281,6 +294,7 @@ class Renderer:
         user_refs, class_refs = cache["enrollment_users"], cache["enrollment_classes"]
         enr_id, enr_user, enr_class, enr_role = d.enr_id, d.enr_user, d.enr_class, d.enr_role
         enr_primary, enr_modified, enr_status = d.enr_primary, d.enr_modified, d.enr_status
+        metadata = d.shape.metadata
         out = []
         append = out.append
         for i in indices:
@@ -298,7 +312,8 @@ class Renderer:
                 f'{{"sourcedId":"{"s" if role == STUDENT else "t"}{enr_id[i]}",'
                 f'"status":"{STATUS_NAMES[enr_status[i]]}",'
                 f'"dateLastModified":"{iso(enr_modified[i])}",{user},{klass},'
-                f'"role":"{ROLE_NAMES[role]}","primary":{"true" if enr_primary[i] else "false"}}}'
+                f'"role":"{ROLE_NAMES[role]}","primary":{"true" if enr_primary[i] else "false"}'
+                f"{_enrollment_metadata(enr_id[i]) if metadata else ''}}}"
             )
         return out
 
@@ -309,10 +324,13 @@ class Renderer:
         cid = d.class_id[c]
         sid = d.schools[s].sourced_id
         dates = self._quarter_dates[s]
+        begin, end = dates[_FIRST[mask]][0], dates[_LAST[mask]][1]
+        if d.shape.empty_strings:
+            begin = end = ""
         return (
             f'"class":{{"href":"{base}/classes/{cid}","sourcedId":"{cid}","type":"class"}},'
             f'"school":{{"href":"{base}/schools/{sid}","sourcedId":"{sid}","type":"org"}},'
-            f'"beginDate":"{dates[_FIRST[mask]][0]}","endDate":"{dates[_LAST[mask]][1]}"'
+            f'"beginDate":"{begin}","endDate":"{end}"'
         )
 
     def _demographics(self, indices: Sequence[int], base: str) -> list[str]:
@@ -338,6 +356,10 @@ class Renderer:
         return out
 
 
+#: Optional user fields sent empty rather than left out (the ``empty_strings`` shape; a
+#: class's ``location`` and an enrollment's ``beginDate``/``endDate`` go empty too).
+USER_EMPTY = ',"sms":"","phone":""'
+
 RACE_FIELDS = (
     "americanIndianOrAlaskaNative",
     "asian",
@@ -358,6 +380,15 @@ def _mix(value: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return z ^ (z >> 31)
+
+
+def _enrollment_metadata(roster_id: int) -> str:
+    return f',"metadata":{{"ic.rosterID":"{roster_id}","ic.sourceSystem":"Campus"}}'
+
+
+def state_id(seed: int, pid: int) -> str:
+    """A state student id for the several-userIds shape: ten digits, stable per person."""
+    return f"{_mix(seed * 31 + pid) % 10_000_000_000:010d}"
 
 
 def identity_guid(seed: int, pid: int) -> str:

@@ -14,6 +14,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from sandbox.oneroster import mutations
 from sandbox.oneroster.faults import Faults
 from sandbox.oneroster.generator import (
@@ -22,6 +24,7 @@ from sandbox.oneroster.generator import (
     STUDENT,
     TEACHER,
     District,
+    Session,
     generate_district,
 )
 from sandbox.oneroster.gradebook import Gradebook
@@ -31,6 +34,8 @@ from sandbox.oneroster.render import SESSIONS_PER_SCHOOL, Renderer, identity_gui
 #: IC's documented maximum page size (raised from 10,000 in Campus.1645).
 MAX_LIMIT = 50_000
 DEFAULT_LIMIT = 100
+#: Collections that list the academicSessions of one type.
+SESSION_TYPE_COLLECTIONS = {"terms": "term", "gradingPeriods": "gradingPeriod"}
 SCENARIOS = ("next_night", "empty_feed", "restore_feed", "mass_drop", "renumber_sections")
 
 
@@ -243,10 +248,8 @@ class OneRosterState:
             return range(1, n_schools + 1)
         if collection == "academicSessions":
             return range(n_schools * SESSIONS_PER_SCHOOL)
-        if collection == "terms":
-            return [s * SESSIONS_PER_SCHOOL + 3 + q for s in range(n_schools) for q in range(4)]
-        if collection == "gradingPeriods":
-            return range(n_schools * 4)
+        if collection in SESSION_TYPE_COLLECTIONS:
+            return self.view((collection,), lambda: self.sessions_of_type(collection))
         builders = {
             "courses": lambda: _alive(d.course_alive),
             "classes": lambda: _alive(d.class_alive),
@@ -258,6 +261,31 @@ class OneRosterState:
         }
         return self.view((collection,), builders[collection])
 
+    def sessions_of_type(self, collection: str, school: int | None = None) -> list[int]:
+        """``academicSessions`` rows of the type a collection serves (``terms``, ...)."""
+        wanted = SESSION_TYPE_COLLECTIONS[collection]
+        schools = self.district.schools if school is None else [self.district.schools[school]]
+        return [
+            s.index * SESSIONS_PER_SCHOOL + k
+            for s in schools
+            for k, session in enumerate(s.sessions)
+            if session.type == wanted
+        ]
+
+    def session(self, index: int) -> Session:
+        school, k = divmod(index, SESSIONS_PER_SCHOOL)
+        return self.district.schools[school].sessions[k]
+
+    def records(self, kind: str, key: tuple, rows: Sequence[int], base: str) -> list[dict]:
+        """The rows rendered and parsed, for queries the columns cannot answer (cached per
+        version and base URL, like the views)."""
+
+        def build() -> list[dict]:
+            with self.lock:
+                return [orjson.loads(text) for text in self.renderer.records(kind, rows, base)]
+
+        return self.view((*key, "records", base), build)  # type: ignore[return-value]
+
     def filter_rows(self, kind: str, key: tuple, rows: Sequence[int], flt: Filter) -> Sequence[int]:
         """Rows matching a parsed filter, computed per predicate over the columns."""
 
@@ -267,6 +295,22 @@ class OneRosterState:
             return array("i", [i for i in rows if i in keep])
 
         return self.view((*key, "filter", flt), build)
+
+    def sorted_rows(
+        self, kind: str, key: tuple, rows: Sequence[int], field: str, descending: bool
+    ) -> Sequence[int]:
+        """Rows ordered by a column field (``sourcedId``, ``dateLastModified``, ``status``)."""
+        modified, status = self._columns(kind)
+        sort_key: Callable[[int], object] = {
+            "sourcedId": lambda i: self.sourced_id(kind, i),
+            "dateLastModified": modified,
+            "status": lambda i: STATUS_NAMES[status(i)],
+        }[field]
+
+        def build() -> Sequence[int]:
+            return array("i", sorted(rows, key=sort_key, reverse=descending))
+
+        return self.view((*key, "sort", field, descending), build)
 
     def _match(self, kind: str, rows: Sequence[int], p: Predicate) -> list[int]:
         modified, status = self._columns(kind)
@@ -286,7 +330,6 @@ class OneRosterState:
         table = {
             "orgs": (lambda i: d.schools[max(0, i - 1)].modified, lambda i: 0),
             "academicSessions": (session_modified, lambda i: 0),
-            "gradingPeriods": (lambda i: d.schools[i // 4].modified, lambda i: 0),
             "courses": (d.course_modified.__getitem__, d.course_status.__getitem__),
             "classes": (d.class_modified.__getitem__, d.class_status.__getitem__),
             "users": (d.user_modified.__getitem__, d.user_status.__getitem__),
@@ -301,8 +344,6 @@ class OneRosterState:
             return d.sourced_id if i == 0 else d.schools[i - 1].sourced_id
         if kind == "academicSessions":
             return d.schools[i // SESSIONS_PER_SCHOOL].sessions[i % SESSIONS_PER_SCHOOL].sourced_id
-        if kind == "gradingPeriods":
-            return d.schools[i // 4].quarters[i % 4].sourced_id
         if kind == "courses":
             return str(d.course_id[i])
         if kind == "classes":
@@ -393,6 +434,7 @@ class OneRosterState:
             seed=d.seed,
             as_of=d.as_of,
             guardians=d.id_ranges["users"][2][2] > 0,
+            shape=d.shape,
         )
         with self.lock:
             self._install(fresh)

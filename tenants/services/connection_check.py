@@ -32,6 +32,7 @@ from integration.http.errors import (
 )
 from tenants.models import AuditEvent, District
 from tenants.services.audit import audit_record
+from tenants.services.clients import district_canvas_client, district_oneroster_client
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -299,12 +300,11 @@ def _oneroster_explain_gradebook(district: District) -> Explain:
     return explain
 
 
-def _oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
-    from integration.oneroster.client import OneRosterClient
-
+def oneroster_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
+    """The OneRoster steps alone (also run against staged credentials, ``services.staging``)."""
     if not _oneroster_configured(district):
         return _not_configured(ONEROSTER_STEPS, ONEROSTER_NOT_CONFIGURED)
-    client = OneRosterClient.for_district(district, sleep=sleep)
+    client = district_oneroster_client(district, sleep=sleep)
     first_records: dict[str, Any] = {}
 
     def auth() -> str:
@@ -386,11 +386,9 @@ def _canvas_explain(district: District, *, refused: str, forbidden: str) -> Expl
 
 
 def _canvas_check(district: District, *, sleep: Sleep) -> list[CheckStep]:
-    from integration.canvas.client import CanvasClient
-
     if not _canvas_configured(district):
         return _not_configured(CANVAS_STEPS, CANVAS_NOT_CONFIGURED)
-    client = CanvasClient.for_district(district, sleep=sleep)
+    client = district_canvas_client(district, sleep=sleep)
     account_id = district.canvas_account_id
 
     def token() -> str:
@@ -457,7 +455,7 @@ def district_check(
     the clients' usual policy; ``sleep`` is their backoff (tests pass a no-op).
     """
     report = CheckReport(checked_at=timezone.now())
-    report.steps.extend(_oneroster_check(district, sleep=sleep))
+    report.steps.extend(oneroster_check(district, sleep=sleep))
     report.steps.extend(_canvas_check(district, sleep=sleep))
     for step in report.steps:
         logger.info(

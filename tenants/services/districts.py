@@ -211,6 +211,13 @@ def district_update(
 
 
 @sensitive_variables()
+def credential_values_clean(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate connection fields and secrets as ``district_credentials_apply`` would."""
+    _refuse_fields(set(values), allowed=set(SECRET_FIELDS) | set(CONNECTION_FIELDS))
+    return _clean_values(values)
+
+
+@sensitive_variables()
 def district_credentials_apply(*, district: District, values: dict[str, Any]) -> dict[str, Any]:
     """Set connection fields and secrets on a row locked by the caller; return the audit diff.
 

@@ -21,6 +21,9 @@ from django.views.decorators.debug import sensitive_variables
 from tenants.models import AuditEvent, District, IntakeLink
 from tenants.services.audit import audit_record
 from tenants.services.districts import district_credentials_apply
+from tenants.services.staging import district_credentials_live, staged_credentials_create
+from tenants.tasks import district_check as district_check_task
+from tenants.tasks import staged_credentials_check as staged_check_task
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -127,11 +130,13 @@ def intake_link_revoke(
 def intake_link_submit(*, token_hash: str, values: dict[str, Any]) -> District:
     """Store the submitted credentials, consume the link, audit, queue a connection check.
 
-    The link row is locked first, so two simultaneous submissions cannot both use it. The
-    check is queued after commit with the district id only: secrets never enter the broker.
+    For a district still onboarding the credentials go live at once (``intake.submitted``).
+    For one whose credentials are live (``district_credentials_live``) they are staged for
+    review instead (``intake.staged``, ``services.staging``) and checked as staged; the
+    district keeps its old credentials until staff approve. The link row is locked first, so
+    two simultaneous submissions cannot both use it. Checks are queued after commit with
+    ids only: secrets never enter the broker.
     """
-    from tenants.tasks import district_check as district_check_task
-
     unknown = set(values) - set(INTAKE_FIELDS)
     if unknown:
         raise ValueError(f"not intake fields: {sorted(unknown)}")
@@ -142,17 +147,26 @@ def intake_link_submit(*, token_hash: str, values: dict[str, Any]) -> District:
         if link.state != "open":
             raise IntakeLinkClosed(link.state)
         district = District.objects.select_for_update().get(pk=link.district_id)
-        diff = district_credentials_apply(district=district, values=values)
+        if district_credentials_live(district):
+            staged, diff = staged_credentials_create(district=district, link=link, values=values)
+            action = AuditEvent.Action.INTAKE_STAGED
+            target = f"intake link {link.pk}, staged change {staged.pk}"
+            staged_id = staged.pk
+            transaction.on_commit(lambda: staged_check_task.delay(staged_id))
+        else:
+            diff = district_credentials_apply(district=district, values=values)
+            action = AuditEvent.Action.INTAKE_SUBMITTED
+            target = f"intake link {link.pk}"
+            district_id = district.pk
+            transaction.on_commit(lambda: district_check_task.delay(district_id))
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
         audit_record(
             actor=None,
             actor_label=INTAKE_ACTOR_LABEL,
-            action=AuditEvent.Action.INTAKE_SUBMITTED,
+            action=action,
             district=district,
-            target=f"intake link {link.pk}",
+            target=target,
             changes=diff,
         )
-        district_id = district.pk
-        transaction.on_commit(lambda: district_check_task.delay(district_id))
     return district

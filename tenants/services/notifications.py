@@ -57,12 +57,12 @@ class RunNotification:
 
 
 def _run_url(run: SyncRun) -> str:
-    path = reverse("tenants:console:run", kwargs={"run_id": run.pk})
+    path = reverse("console:run", kwargs={"run_id": run.pk})
     return settings.CONSOLE_BASE_URL.rstrip("/") + path
 
 
 def _conflicts_url(run: SyncRun) -> str:
-    path = reverse("tenants:console:conflicts")
+    path = reverse("console:conflicts")
     query = f"?district={run.district.slug}&severity=error&state=open"
     return settings.CONSOLE_BASE_URL.rstrip("/") + path + query
 

@@ -1,8 +1,9 @@
 """Validation of the upstream addresses a person types in (intake form, admin, commands).
 
 Messages are module constants so forms, commands and tests agree on the exact words. The
-connect-time guard in ``integration.http`` still checks every request; this check only gives a
-person an early, specific answer.
+HTTP layer vets the addresses again on every new connection (``integration.http.pinning``);
+this check gives a person an early, specific answer and keeps obviously internal addresses
+out of the database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from integration.http.errors import RestrictedAddress
-from integration.http.netguard import check_url_host
+from integration.http.netguard import HostNotFound, check_url_host
 
 ONEROSTER_BASE_PATH = "/ims/oneroster/v1p1"
 
@@ -39,6 +40,9 @@ CANVAS_URL_PATH = (
 HOST_RESTRICTED = (
     "{host} resolves to a private, loopback or link-local address. Enter the address the "
     "system publishes on the internet."
+)
+HOST_UNKNOWN = (
+    "{host} could not be found: check the spelling, and that the name is published in public DNS."
 )
 TIMEZONE_UNKNOWN = "Unknown time zone {value!r}: use an IANA name such as America/Chicago."
 
@@ -81,6 +85,10 @@ def upstream_url_validate(url: str, *, kind: UrlKind) -> str:
         except RestrictedAddress:
             raise ValidationError(
                 HOST_RESTRICTED.format(host=parts.hostname), code="restricted_address"
+            ) from None
+        except HostNotFound:
+            raise ValidationError(
+                HOST_UNKNOWN.format(host=parts.hostname), code="unknown_host"
             ) from None
     return url
 

@@ -91,7 +91,7 @@ def staff_with_device(transactional_db):
     for app_label, codename in (
         ("tenants", "add_district"),
         ("tenants", "change_district"),
-        ("tenants", "start_evaluation"),
+        ("evaluation", "start_evaluation"),
         ("runs", "start_syncrun"),
         ("runs", "approve_syncrun"),
         ("provisioning", "change_conflict"),

@@ -68,7 +68,7 @@ def districts_in_other_states() -> None:
 
     from django.utils import timezone
 
-    from tests.tenants.console.conftest import conflict_make, run_make
+    from tests.console.conftest import conflict_make, run_make
 
     troubled = District.objects.create(
         slug="maple-grove",

@@ -14,7 +14,8 @@ from sandbox.canvas import coursework
 from sandbox.oneroster.gradebook import PLACEHOLDER_CATEGORY
 from tests.gradepassback.helpers import Recorder, canvas_course, passback, quarter
 
-pytestmark = pytest.mark.django_db
+# Whole runs against the sandbox, a few seconds each: left out of `make test-fast`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 S = SyncRun.Status
 CHICAGO = ZoneInfo("America/Chicago")
@@ -39,7 +40,9 @@ def expected_scores(sandbox, sis_course_id: str, number: int) -> dict[str, float
     )
     scores = {}
     for user_id, section_id in state.course_student_ids(course).items():
-        grades = coursework.course_grades(state, course, user_id, section_id, period)
+        grades = coursework.course_grades(
+            state, course, user_id, section_id, period, base_url=sandbox.url
+        )
         score = grades["override_score"]
         if score is None:
             score = grades["current_score"]

@@ -29,7 +29,8 @@ from tests.gradepassback.helpers import (
     quarter,
 )
 
-pytestmark = pytest.mark.django_db
+# Whole runs against the sandbox, a few seconds each: left out of `make test-fast`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 S = SyncRun.Status
 CHICAGO = ZoneInfo("America/Chicago")

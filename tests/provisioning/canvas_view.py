@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.canvas.state import ENROLLMENT_STATES, ROLE_BY_TYPE
+from sandbox.canvas.records import ENROLLMENT_STATES, ROLE_BY_TYPE
 
 
 def enrollment_state(sandbox, *, section: str, user: str, role: str) -> str | None:

@@ -3,15 +3,23 @@ to it. Districts stay small so the suite stays fast."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from sandbox.server import start_sandbox
+from sandbox.oneroster.generator import SHAPES, Shape
+from sandbox.server import RunningSandbox, start_sandbox
 from tests.provisioning.factories import district_make
 
 
 @pytest.fixture
 def sandbox():
-    running = start_sandbox(schools=2, students=60, seed=7)
+    yield from sandbox_serve(SHAPES["ic"])
+
+
+def sandbox_serve(shape: Shape) -> Iterator[RunningSandbox]:
+    """A small sandbox district in ``shape``, stopped (Canvas worker included) afterwards."""
+    running = start_sandbox(schools=2, students=60, seed=7, shape=shape)
     try:
         yield running
     finally:

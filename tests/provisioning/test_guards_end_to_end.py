@@ -13,7 +13,8 @@ from tenants.models import AuditEvent
 from tests.provisioning.canvas_view import course_term, enrollment_state, term_state
 from tests.provisioning.runs import approve, last_import, sync
 
-pytestmark = pytest.mark.django_db
+# Whole runs against the sandbox, a few seconds each: left out of `make test-fast`.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 S = SyncRun.Status
 

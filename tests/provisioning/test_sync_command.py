@@ -76,7 +76,8 @@ def test_a_dry_run_keeps_the_zip_and_sends_nothing(sandbox, sandbox_district):
 
 
 def test_an_unknown_district_is_an_error():
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="No district with slug 'nope'"):
-        call_command("sync", "provision", "nope", stdout=io.StringIO())
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("sync", "provision", "nope", stdout=io.StringIO(), stderr=err)
+    assert exited.value.code == 1
+    assert err.getvalue() == "error: No district with slug 'nope'.\n"

@@ -43,7 +43,7 @@ def test_a_queued_run_is_cancelled_from_the_console_and_the_district_is_free(con
     run = start_run(district=district, kind="delta", trigger="manual")
     Workspace(run.pk).create()
 
-    response = console.post(reverse("tenants:console:run_cancel", args=[run.pk]), follow=True)
+    response = console.post(reverse("console:run_cancel", args=[run.pk]), follow=True)
 
     assert "cancelled; the district is free" in response.content.decode()
     run.refresh_from_db()
@@ -60,11 +60,11 @@ def test_a_queued_run_is_cancelled_from_the_console_and_the_district_is_free(con
 def test_the_run_page_offers_cancel_while_queued_or_running_only(console):
     district = district_connected()
     run = start_run(district=district, kind="delta", trigger="manual")
-    page = console.get(reverse("tenants:console:run", args=[run.pk])).content.decode()
+    page = console.get(reverse("console:run", args=[run.pk])).content.decode()
     assert 'id="run-cancel"' in page
     sync_run_transition(run=run, to=S.RUNNING)
     sync_run_transition(run=run, to=S.APPLYING)
-    page = console.get(reverse("tenants:console:run", args=[run.pk])).content.decode()
+    page = console.get(reverse("console:run", args=[run.pk])).content.decode()
     assert 'id="run-cancel"' not in page
 
 

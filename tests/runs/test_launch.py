@@ -68,7 +68,7 @@ def test_a_refused_start_leaves_nothing_behind_from_the_cli():
 def test_a_refused_start_leaves_nothing_behind_from_the_console(console):
     district = district_make(name="Unconnected")
     response = console.post(
-        reverse("tenants:console:district_run_start", args=[district.slug]),
+        reverse("console:district_run_start", args=[district.slug]),
         {"kind": "delta"},
         follow=True,
     )
@@ -78,7 +78,7 @@ def test_a_refused_start_leaves_nothing_behind_from_the_console(console):
 
 def test_the_console_disables_start_buttons_with_the_reason(console):
     district = district_make()
-    page = console.get(reverse("tenants:console:district", args=[district.slug])).content.decode()
+    page = console.get(reverse("console:district", args=[district.slug])).content.decode()
     assert 'data-kind="delta"' in page
     assert 'disabled title="Cannot start: the OneRoster API URL' in page
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from tenants.services.districts import district_create
@@ -59,3 +61,16 @@ def superuser(db):
     return get_user_model().objects.create_superuser(
         username="root", password="correct horse battery staple", email="root@example.org"
     )
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    # The broker keeps its keys in the deployment namespace (global_keyprefix).
+    queue = (
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+        + settings.CELERY_TASK_DEFAULT_QUEUE
+    )
+    client.delete(queue)
+    yield client, queue
+    client.delete(queue)

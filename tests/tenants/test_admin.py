@@ -204,7 +204,7 @@ def test_a_session_ends_after_the_absolute_lifetime(admin_client_plain, settings
 # --- login throttling --------------------------------------------------------------------
 
 
-def test_axes_locks_a_username_after_repeated_failures(superuser, settings):
+def test_axes_locks_a_username_at_one_address_after_repeated_failures(superuser, settings):
     settings.AXES_ENABLED = True
     client = Client(REMOTE_ADDR="198.51.100.20")
     statuses = [
@@ -216,9 +216,21 @@ def test_axes_locks_a_username_after_repeated_failures(superuser, settings):
     locked = password_login(client, "root", PASSWORD)
     assert locked.status_code == 429
     assert "Too many failed sign-ins" in locked.content.decode()
-    # The username is locked from another address too (password spraying and targeting).
+    # The account's owner, elsewhere, is not locked out by someone else's failures.
     elsewhere = password_login(Client(REMOTE_ADDR="198.51.100.99"), "root", PASSWORD)
-    assert elsewhere.status_code == 429
+    assert elsewhere.status_code == 302
+
+
+def test_failures_from_rotating_forwarded_addresses_do_not_lock_the_owner_out(
+    superuser, settings
+):
+    settings.AXES_ENABLED = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(settings.AXES_FAILURE_LIMIT + 2):
+        attacker = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+        assert password_login(attacker, "root", "wrong password").status_code == 200
+    owner = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert password_login(owner, "root", PASSWORD).status_code == 302
 
 
 def test_the_client_address_comes_from_the_trusted_proxy_hop(superuser, settings):

@@ -133,7 +133,7 @@ def test_set_without_flags_or_for_an_unknown_district_fails(capsys, make_distric
     assert district_cmd(capsys, "set", district.slug)[0] == 1
     code, _out, err = district_cmd(capsys, "set", "nowhere", "--term-mode", "as_is")
     assert code == 1
-    assert "no district with slug 'nowhere'" in err
+    assert err == "error: No district with slug 'nowhere'.\n"
 
 
 def test_list_prints_every_district_and_json(capsys, make_district):

@@ -6,8 +6,6 @@ import hashlib
 import json
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -67,19 +65,6 @@ def open_link(client: Client, url: str) -> str:
     assert response.status_code == 302
     assert response["Location"] == reverse("tenants:intake_form") == FORM_URL
     return FORM_URL
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    # The broker keeps its keys in the deployment namespace (global_keyprefix).
-    queue = (
-        settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
-        + settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-    client.delete(queue)
-    yield client, queue
-    client.delete(queue)
 
 
 @pytest.fixture(autouse=True)
@@ -250,6 +235,11 @@ def test_an_unknown_token_is_not_found(client, link_and_token):
             {"oneroster_token_url": "https://169.254.169.254/latest/meta-data"},
             "oneroster_token_url",
             HOST_RESTRICTED.format(host="169.254.169.254"),
+        ),
+        (
+            {"oneroster_base_url": "https://[::127.0.0.1]/ims/oneroster/v1p1"},
+            "oneroster_base_url",
+            HOST_RESTRICTED.format(host="::127.0.0.1"),
         ),
         ({"oneroster_client_secret": ""}, "oneroster_client_secret", "This field is required."),
         ({"oneroster_vendor_key": "only-the-key"}, None, VENDOR_PAIR_INCOMPLETE),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.subprocess_env import subprocess_env
 
@@ -48,13 +49,53 @@ def manage(
 
 @pytest.mark.parametrize(
     "present",
-    [{}, {"SECRET_KEY": "k" * 60}, {"FERNET_KEYS": "a-fernet-key"}],
+    [
+        {},
+        {"SECRET_KEY": secrets.token_urlsafe(50)},
+        {"FERNET_KEYS": Fernet.generate_key().decode()},
+    ],
     ids=["neither", "no FERNET_KEYS", "no SECRET_KEY"],
 )
 def test_production_settings_refuse_to_start_without_their_secrets(present):
     result = manage("check", **present)
-    assert result.returncode != 0
-    assert "need SECRET_KEY and FERNET_KEYS" in result.stderr
+    assert result.returncode == 1
+    # One plain line for the operator, not a traceback.
+    assert result.stderr == (
+        "error: Production settings (DEBUG off) need SECRET_KEY and FERNET_KEYS in the "
+        "environment.\n"
+    )
+
+
+def test_a_project_command_is_refused_in_one_line_too():
+    result = manage("district", "list", "--json")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: Production settings")
+    assert result.stderr.count("\n") == 1
+
+
+#: ``manage.py`` in a process where the embedded extra is not installed.
+WITHOUT_EMBEDDED = (
+    "import runpy, sys; sys.modules['pgserver'] = None; sys.argv = ['manage.py', 'check'];"
+    "runpy.run_path('manage.py', run_name='__main__')"
+)
+
+
+def test_without_database_variables_or_the_embedded_extra_the_settings_say_what_to_do():
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EMBEDDED],
+        cwd=ROOT,
+        env=subprocess_env(DATABASE_URL=None, REDIS_URL=None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: Set DATABASE_URL and REDIS_URL, or install the embedded PostgreSQL and Redis "
+        "with pip install -e '.[embedded]' (missing: pgserver).\n"
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
@@ -64,11 +105,48 @@ def test_check_deploy_is_clean_with_production_settings():
         "--fail-level",
         "WARNING",
         SECRET_KEY=secrets.token_urlsafe(50),
-        FERNET_KEYS=secrets.token_urlsafe(32),
+        FERNET_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="rosterbridge.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+GOOD_SECRET_KEY = secrets.token_urlsafe(50)
+GOOD_FERNET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "fernet_keys", "expected"),
+    [
+        ("", GOOD_FERNET_KEY, "SECRET_KEY must be at least 50 characters"),
+        ("short-key", GOOD_FERNET_KEY, "SECRET_KEY must be at least 50 characters"),
+        ("ab" * 40, GOOD_FERNET_KEY, "SECRET_KEY must be at least 50 characters"),
+        ("django-insecure-" + GOOD_SECRET_KEY, GOOD_FERNET_KEY, "SECRET_KEY must be"),
+        (GOOD_SECRET_KEY, "x", "FERNET_KEYS entry 1 is not a Fernet key"),
+        (GOOD_SECRET_KEY, f"{GOOD_FERNET_KEY},x", "FERNET_KEYS entry 2 is not a Fernet key"),
+        (GOOD_SECRET_KEY, GOOD_FERNET_KEY.rstrip("="), "FERNET_KEYS entry 1 is not"),
+        (GOOD_SECRET_KEY, secrets.token_urlsafe(32), "FERNET_KEYS entry 1 is not"),
+    ],
+    ids=[
+        "empty SECRET_KEY",
+        "short SECRET_KEY",
+        "4 distinct characters",
+        "django-insecure",
+        "FERNET_KEYS=x",
+        "second key bad",
+        "unpadded",
+        "not 32 bytes",
+    ],
+)
+def test_production_settings_refuse_weak_secrets_in_one_line(secret_key, fernet_keys, expected):
+    result = manage(
+        "check", SECRET_KEY=secret_key, FERNET_KEYS=fernet_keys, ALLOWED_HOSTS="x.example.org"
+    )
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not secret_key or secret_key not in result.stderr  # never echoes a secret
 
 
 def test_production_settings_require_otp_and_secure_cookies():
@@ -81,7 +159,7 @@ def test_production_settings_require_otp_and_secure_cookies():
         "-c",
         code,
         SECRET_KEY=secrets.token_urlsafe(50),
-        FERNET_KEYS=secrets.token_urlsafe(32),
+        FERNET_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="rosterbridge.example.org",
     )
     assert result.returncode == 0, result.stderr

@@ -6,11 +6,19 @@ drives it through the story an operator sees: a full provisioning run, coursewor
 a grade passback, a "next night" delta, and a night whose feed would drop most of one
 school's sections, which the guard holds for approval in the console.
 
-Everything runs until Ctrl-C, which stops every child process.
+The demo has an embedded instance of its own (``EMBEDDED_NAME=rosterbridge_demo``, set by
+``make demo``): its database and Redis are emptied at each start, so a second demo starts
+cleanly over whatever the first left (a held run, a killed worker's lock, queued messages).
+While it runs, ``.local/demo.env`` holds its settings, and ``manage.py`` reads that file, so
+the README's commands reach the demo from another terminal.
+
+Everything runs until Ctrl-C, which stops every child process, the embedded PostgreSQL and
+Redis the demo started, and removes the env file.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -25,19 +33,25 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
+from gradepassback.models import PassbackCourse
+from integration import embedded
+from provisioning.models import RosterEnrollment
 from provisioning.tasks import apply_run
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import sync_run_approve
 from tenants.models import District
-from tenants.services import district_create, district_credentials_set, district_update
+from tenants.services import district_create
 
 DEMO_SLUG = "demo"
 SANDBOX_SEED = 2026
 RUN_WAIT_SECONDS = 600
 TAUGHT_COURSES = 40
 CONTROL_TIMEOUT = 60
+#: Default of the env file; ``manage.py`` reads the same path (its ``DEMO_ENV_FILE``).
+DEMO_ENV_FILE = settings.BASE_DIR / ".local" / "demo.env"
 
 
 class Command(BaseCommand):
@@ -55,7 +69,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("The demo runs with DEBUG on (make demo sets it).")
+        if settings.EMBEDDED_NAME in (None, embedded.DEFAULT_NAME):
+            raise CommandError(
+                "The demo runs on an embedded instance of its own, which it empties at each "
+                "start (make demo sets EMBEDDED_NAME=rosterbridge_demo, and no DATABASE_URL)."
+            )
         self.children: list[subprocess.Popen] = []
+        self.env_file = Path(os.environ.get("ENV_FILE") or DEMO_ENV_FILE)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             self._run(options)
@@ -63,11 +83,20 @@ class Command(BaseCommand):
             pass
         finally:
             self._stop_children()
+            self.env_file.unlink(missing_ok=True)
+            connections.close_all()
+            stopped = embedded.stop(settings.BASE_DIR, embedded.started)
+            if stopped:
+                self._say(f"Stopped {', '.join(stopped)}.")
 
     # --- the story -----------------------------------------------------------------------
 
     def _run(self, options: dict) -> None:
+        connections.close_all()
+        embedded.reset(settings.BASE_DIR, settings.EMBEDDED_NAME)
         call_command("migrate", interactive=False, verbosity=0)
+        # The LTI tool's URLs (in the developer key the demo installs) name this console.
+        settings.LTI_TOOL_BASE_URL = f"http://localhost:{options['port']}"
         password = self._admin()
         info = self._sandbox(options)
         district = self._district(info)
@@ -84,9 +113,11 @@ class Command(BaseCommand):
                 "--noreload",
             ],
         )
+        self._write_env_file()
         url = f"http://localhost:{options['port']}/console/"
         self.stdout.write(self.style.SUCCESS(f"\nConsole: {url}"))
         self.stdout.write(f"Log in as: admin / {password}")
+        self.stdout.write(f"Other terminals: manage.py reads {self.env_file} (see README).")
         self.stdout.write("Stop with Ctrl-C.\n")
         if not options["no_story"]:
             self._story(district, info)
@@ -112,6 +143,7 @@ class Command(BaseCommand):
         self._say("3/5 Grade passback to the SIS ...")
         with_passback = self._enqueue_passback(district)
         self._wait(with_passback)
+        self._teacher_grade_sync(district, with_passback)
         self._say("4/5 Next night: adds, drops, moves and renames, then a delta run ...")
         self._control(info, "oneroster", "mutate", {"fraction": 0.02})
         self._wait(self._provision(district, SyncRun.Kind.DELTA))
@@ -124,6 +156,40 @@ class Command(BaseCommand):
         self._say("Demo ready.")
 
     # --- pieces ------------------------------------------------------------------------------
+
+    def _teacher_grade_sync(self, district: District, passback: SyncRun) -> None:
+        """Install the LTI tool in the sandbox Canvas and print a teacher's launch URL."""
+        course = (
+            PassbackCourse.objects.filter(passback_run__run=passback, pushed__gt=0)
+            .order_by("sis_course_id")
+            .first()
+        )
+        teacher = (
+            RosterEnrollment.objects.filter(
+                district=district, class_sid=course.sis_course_id, role="teacher"
+            )
+            .order_by("user_sid")
+            .first()
+            if course is not None
+            else None
+        )
+        if teacher is None:
+            self._say("No taught course with a teacher: no grade sync link.")
+            return
+        out = io.StringIO()
+        call_command(
+            "sandbox",
+            "lti-launch",
+            district.slug,
+            "--course",
+            course.sis_course_id,
+            "--user",
+            teacher.user_sid,
+            "--role",
+            "instructor",
+            stdout=out,
+        )
+        self.stdout.write(f"Teacher grade sync: {json.loads(out.getvalue())['launch_url']}")
 
     def _admin(self) -> str:
         user_model = get_user_model()
@@ -180,18 +246,9 @@ class Command(BaseCommand):
             "oneroster_vendor_secret": info["vendor_secret"],
             "canvas_token": info["canvas_token"],
         }
-        district = District.objects.filter(slug=DEMO_SLUG).first()
-        if district is None:
-            return district_create(
-                actor=None, actor_label="demo", slug=DEMO_SLUG, **options, **credentials
-            )
-        # A previous demo left its run history; keep it and point the district at this
-        # sandbox. Unfinished runs from a killed demo are failed by the reaper.
-        district = district_update(
-            district=district, actor=None, actor_label="demo", changes=options
-        )
-        return district_credentials_set(
-            district=district, actor=None, actor_label="demo", **credentials
+        # The demo's database is new (``embedded.reset``): the district is always created.
+        return district_create(
+            actor=None, actor_label="demo", slug=DEMO_SLUG, **options, **credentials
         )
 
     def _provision(self, district: District, kind: str) -> SyncRun:
@@ -256,6 +313,22 @@ class Command(BaseCommand):
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+    def _write_env_file(self) -> None:
+        """What ``manage.py`` needs to reach this demo: its services and development mode."""
+        values = {
+            "DEBUG": "true",
+            "SANDBOX_ENABLED": "true",
+            "ALLOW_PRIVATE_UPSTREAMS": "true",
+            "ALLOW_HTTP_UPSTREAMS": "true",
+            "DATABASE_URL": settings.DATABASE_URL,
+            "REDIS_URL": settings.REDIS_URL,
+        }
+        self.env_file.parent.mkdir(parents=True, exist_ok=True)
+        self.env_file.write_text(
+            "# Written by manage.py demo while it runs; removed when it stops.\n"
+            + "".join(f"{key}={value}\n" for key, value in values.items())
+        )
 
     def _say(self, message: str) -> None:
         self.stdout.write(message)

@@ -5,9 +5,13 @@ Subcommands come from the installed apps (see ``provisioning.management.sync_plu
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+import json
+import sys
 
-from provisioning.management.sync_plugins import sync_subcommands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from provisioning.management.sync_plugins import EXIT_FAILED, sync_subcommands
+from tenants.selectors import DistrictNotFound
 
 
 class Command(BaseCommand):
@@ -21,6 +25,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         by_name = {s.name: s for s in sync_subcommands()}
-        code = by_name[str(options["subcommand"])].run(options, self.stdout)
+        try:
+            code = by_name[str(options["subcommand"])].run(options, self.stdout)
+        except (DistrictNotFound, CommandError) as exc:
+            # What the person asked for does not exist (a slug, a run id): said the way
+            # ``manage.py district`` says it, with ``--json`` as the one object on stdout.
+            if options.get("json"):
+                self.stdout.write(
+                    json.dumps({"run_id": None, "status": "refused", "error": str(exc)})
+                )
+            else:
+                self.stderr.write(f"error: {exc}")
+            sys.exit(EXIT_FAILED)
         if code:
             raise SystemExit(code)

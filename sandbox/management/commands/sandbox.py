@@ -7,6 +7,8 @@
     manage.py sandbox window --url URL --secret-env VAR (--open | --close) [--term ID ...]
     manage.py sandbox info|gradebook|reset --url URL --secret-env VAR
     manage.py sandbox teach --url URL [--token-env VAR] [--secret-env VAR]
+    manage.py sandbox lti-launch SLUG --course SIS_COURSE_ID --user SIS_USER_ID
+              --role instructor|ta|student
 
 ``serve`` prints one JSON line (DESIGN §6) once listening and serves until interrupted.
 The other subcommands are thin HTTP calls to the control endpoints of a running sandbox;
@@ -15,6 +17,7 @@ secrets come from environment variables, never from the command line.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -25,7 +28,13 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from sandbox.lti.routes import gradebook_url
+from sandbox.oneroster.generator import SHAPES
+from sandbox.server import start_sandbox
+from tenants.models import District
 
 CONTROL_TIMEOUT = (5.0, 600.0)  # controls may regenerate or mutate a large district
 
@@ -48,6 +57,12 @@ class Command(BaseCommand):
             "with random secrets.",
         )
         serve.add_argument("--no-canvas", action="store_true", help="OneRoster half only")
+        serve.add_argument(
+            "--shape",
+            choices=sorted(SHAPES),
+            default="ic",
+            help="Which plausible Infinite Campus shape to serve (docs/sandbox.md)",
+        )
 
         def control(name: str, help_text: str) -> CommandParser:
             p = sub.add_parser(name, help=help_text)
@@ -88,8 +103,20 @@ class Command(BaseCommand):
             help="Also read the OneRoster quarters (needs the sandbox client secret)",
         )
 
+        launch = sub.add_parser(
+            "lti-launch",
+            help="Register the LTI tool in the district's sandbox Canvas; print a launch URL",
+        )
+        launch.add_argument("slug")
+        launch.add_argument("--course", required=True, help="SIS course id")
+        launch.add_argument("--user", required=True, help="SIS user id of the person launching")
+        launch.add_argument("--role", choices=("instructor", "ta", "student"), default="instructor")
+
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
+        if action == "lti-launch":
+            self.stdout.write(json.dumps(_lti_launch(options)))
+            return
         if action == "serve":
             self._serve(options)
             return
@@ -127,8 +154,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _serve(self, options: dict) -> None:
-        from sandbox.server import start_sandbox
-
         if not settings.SANDBOX_ENABLED:
             # A fake SIS with known data has no place next to real districts.
             raise CommandError(
@@ -146,6 +171,7 @@ class Command(BaseCommand):
             host=options["host"],
             fixed_secrets=seed is not None,
             canvas=not options["no_canvas"],
+            shape=SHAPES[options["shape"]],
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -203,3 +229,48 @@ def _post(url: str, secret: str, body: dict) -> Any:
         return response.json()
     except ValueError:
         return {}
+
+
+def _lti_launch(options: dict) -> dict[str, str]:
+    """Install the tool in the sandbox Canvas the district points at (a developer key, as a
+    Canvas admin would paste the tool's JSON), register that Canvas for the district, and
+    answer the simulated gradebook URL that launches the tool as the given user."""
+    if not settings.SANDBOX_ENABLED:
+        # The developer-key control exists only in the simulated Canvas.
+        raise CommandError("The sandbox is disabled: set SANDBOX_ENABLED=true.")
+    district = District.objects.filter(slug=options["slug"]).first()
+    if district is None:
+        raise CommandError(f"No district {options['slug']!r}.")
+    if not district.canvas_base_url or not district.canvas_token:
+        raise CommandError(f"District {district.slug} has no Canvas URL or token.")
+    out = io.StringIO()
+    call_command("lti", "config", district.slug, stdout=out)
+    config = json.loads(out.getvalue())
+    root = _root(district.canvas_base_url)
+    key = _post(f"{root}/_sandbox/canvas/lti/developer-keys", district.canvas_token, config)
+    call_command(
+        "lti",
+        "register",
+        district.slug,
+        "--issuer",
+        key["issuer"],
+        "--client-id",
+        key["client_id"],
+        "--deployment-id",
+        key["deployment_id"],
+        "--auth-login-url",
+        key["auth_login_url"],
+        "--auth-token-url",
+        key["auth_token_url"],
+        "--key-set-url",
+        key["key_set_url"],
+        stdout=io.StringIO(),
+    )
+    launch_url = gradebook_url(
+        root,
+        course=options["course"],
+        user=options["user"],
+        role=options["role"],
+        client_id=key["client_id"],
+    )
+    return {"launch_url": launch_url, "client_id": key["client_id"]}

@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import models
 
 from tenants.models import District
-from tenants.selectors import district_get, district_list, district_summary
+from tenants.selectors import DistrictNotFound, district_get, district_list, district_summary
 from tenants.services.connection_check import district_check
 from tenants.services.districts import (
     URL_FIELDS,
@@ -156,9 +156,8 @@ class Command(BaseCommand):
             result = handler(options)
         except CommandFailed as exc:
             result = Result(ok=False, summary=str(exc), payload={"error": str(exc)})
-        except District.DoesNotExist:
-            message = f"no district with slug {options['slug']!r}"
-            result = Result(ok=False, summary=message, payload={"error": message})
+        except DistrictNotFound as exc:
+            result = Result(ok=False, summary=str(exc), payload={"error": str(exc)})
         except ValidationError as exc:
             message = _validation_summary(exc)
             result = Result(ok=False, summary=message, payload={"error": message})

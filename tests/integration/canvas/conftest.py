@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.canvas.client import CanvasClient
+from integration.canvas.client import CanvasClient, CanvasConfig
 from sandbox.canvas.state import CanvasState
 from sandbox.canvas.testing import serve_canvas
 from tests.sandbox.canvas.conftest import ROSTER, FakeClock, csv_text, make_zip
@@ -49,7 +49,9 @@ def fake_sleep(sleeps: list[float], clock: FakeClock):
 
 @pytest.fixture
 def client(canvas_url: str, fake_sleep):
-    canvas = CanvasClient(base_url=canvas_url, token=TOKEN, allow_private=True, sleep=fake_sleep)
+    canvas = CanvasClient(
+        CanvasConfig(base_url=canvas_url, token=TOKEN, allow_private=True), sleep=fake_sleep
+    )
     yield canvas
     canvas.close()
 

@@ -7,10 +7,9 @@ import threading
 import pytest
 import responses
 
-from integration.canvas.client import CanvasClient, is_root_account, sis_id
+from integration.canvas.client import CanvasClient, CanvasConfig, is_root_account, sis_id
 from integration.canvas.errors import (
     CanvasNoPermission,
-    CanvasNotConfigured,
     CanvasRateLimited,
     CanvasTokenInvalid,
 )
@@ -23,8 +22,9 @@ from integration.http import (
     UpstreamRateLimited,
     UpstreamServerError,
 )
-from sandbox.canvas.state import Account
-from tenants.models import District
+from sandbox.canvas.coursework import coursework_teach
+from sandbox.canvas.records import Account
+from sandbox.canvas.sis.run import sis_zip_apply
 from tests.integration.canvas.conftest import TOKEN
 
 ACCOUNT = "1"
@@ -32,7 +32,7 @@ ACCOUNT = "1"
 
 def other_client(url: str, token: str, **kwargs) -> CanvasClient:
     return CanvasClient(
-        base_url=url, token=token, allow_private=True, sleep=lambda _s: None, **kwargs
+        CanvasConfig(base_url=url, token=token, allow_private=True, **kwargs), sleep=lambda _s: None
     )
 
 
@@ -95,15 +95,6 @@ def test_sis_imports_need_the_root_account(client, state):
     }
 
 
-def test_for_district_uses_the_districts_canvas_settings(canvas_url):
-    district = District(slug="demo", canvas_base_url=canvas_url, canvas_token=TOKEN)
-    with CanvasClient.for_district(district, allow_private=True) as client:
-        assert client.get_self()["name"] == "Sandbox Admin"
-
-    with pytest.raises(CanvasNotConfigured):
-        CanvasClient.for_district(District(slug="empty"))
-
-
 # --- pagination --------------------------------------------------------------------------------
 
 
@@ -122,9 +113,6 @@ def test_link_pagination_walks_every_page(client, state):
 
 
 def test_json_api_meta_pagination_for_grading_periods(client, state, roster_zip):
-    from sandbox.canvas.coursework import coursework_teach
-    from sandbox.canvas.csv_rules import sis_zip_apply
-
     sis_zip_apply(state, roster_zip.read_bytes())
     coursework_teach(state)
     course_id = state.courses_by_sis["C1"].id
@@ -152,7 +140,8 @@ def test_a_next_link_to_another_host_is_refused_before_the_token_leaves():
         headers={"Link": '<https://elsewhere.example.com/steal?page=2>; rel="next"'},
     )
     client = CanvasClient(
-        base_url="https://canvas.example.edu", token="t0ken", allow_private=True, sleep=lambda s: 0
+        CanvasConfig(base_url="https://canvas.example.edu", token="t0ken", allow_private=True),
+        sleep=lambda s: 0,
     )
 
     with pytest.raises(UpstreamProtocolError, match="another host"):
@@ -169,7 +158,8 @@ def test_a_post_is_not_retried_on_a_server_error(tmp_path):
     path = tmp_path / "x.zip"
     path.write_bytes(b"PK")
     client = CanvasClient(
-        base_url="https://canvas.example.edu", token="t0ken", allow_private=True, sleep=lambda s: 0
+        CanvasConfig(base_url="https://canvas.example.edu", token="t0ken", allow_private=True),
+        sleep=lambda s: 0,
     )
 
     with pytest.raises(UpstreamServerError) as failed:
@@ -183,7 +173,8 @@ def test_a_post_is_not_retried_on_a_server_error(tmp_path):
 def test_a_page_that_is_not_a_list_is_a_protocol_error():
     responses.get("https://canvas.example.edu/api/v1/courses/1/sections", json={"oops": 1})
     client = CanvasClient(
-        base_url="https://canvas.example.edu", token="t0ken", allow_private=True, sleep=lambda s: 0
+        CanvasConfig(base_url="https://canvas.example.edu", token="t0ken", allow_private=True),
+        sleep=lambda s: 0,
     )
 
     with pytest.raises(UpstreamProtocolError):
@@ -254,3 +245,26 @@ def test_no_more_than_max_in_flight_requests_at_once(canvas_url, state):
             thread.join()
 
     assert 1 <= bucket.peak_in_flight <= 2
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://canvas.example.edu:443/api/v1/courses/1/sections?page=2",
+        "https://CANVAS.Example.EDU/api/v1/courses/1/sections?page=2",
+    ],
+)
+def test_a_next_link_to_the_same_origin_written_differently_is_followed(next_url):
+    responses.get(
+        "https://canvas.example.edu/api/v1/courses/1/sections",
+        json=[{"id": 1}],
+        headers={"Link": f'<{next_url}>; rel="next"'},
+    )
+    responses.get(next_url, json=[{"id": 2}])
+    client = CanvasClient(
+        CanvasConfig(base_url="https://canvas.example.edu", token="t0ken", allow_private=True),
+        sleep=lambda s: 0,
+    )
+
+    assert [s["id"] for s in client.list_sections(1)] == [1, 2]

@@ -13,7 +13,7 @@ from sandbox.canvas.coursework import (
     previous_sis_seed,
     scores_change,
 )
-from sandbox.canvas.csv_rules import sis_zip_apply
+from sandbox.canvas.sis.run import sis_zip_apply
 from tests.integration.canvas.conftest import ROSTER, csv_text, make_zip
 
 ACCOUNT = "1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from integration.canvas.client import CanvasClient
+from integration.canvas.client import CanvasClient, CanvasConfig
 from integration.canvas.errors import ImportAlreadyRunning, ImportTimedOut
 from integration.canvas.types import SisImportParams
 from tests.integration.canvas.conftest import ROSTER, csv_text, make_zip
@@ -209,7 +209,9 @@ def test_running_imports_are_filtered_on_our_side_when_the_server_ignores_the_fi
             ]
         },
     )
-    with CanvasClient(base_url="https://canvas.test", token="t", sleep=lambda _s: None) as client:
+    with CanvasClient(
+        CanvasConfig(base_url="https://canvas.test", token="t"), sleep=lambda _s: None
+    ) as client:
         running = client.sis_imports_running(ACCOUNT)
 
     assert [item.id for item in running] == [3]

@@ -186,30 +186,6 @@ def test_config_defaults_come_from_settings(settings):
                         auth_method="basic")  # fmt: skip
 
 
-@pytest.mark.django_db
-def test_for_district_uses_the_district_and_the_partner_key(sandbox):
-    from tenants.models import District, PartnerCredential
-
-    info = sandbox.info
-    district = District.objects.create(
-        slug="sandbox",
-        name="Sandbox",
-        oneroster_base_url=info["oneroster_url"],
-        oneroster_token_url=info["token_url"],
-        oneroster_client_id=info["client_id"],
-        oneroster_client_secret=info["client_secret"],
-        oneroster_concurrency=2,
-    )
-    PartnerCredential.objects.create(
-        id=1, vendor_key=info["vendor_key"], vendor_secret=info["vendor_secret"]
-    )
-    with OneRosterClient.for_district(district) as client:
-        assert client.config.concurrency == 2
-        assert client.config.vendor_key == info["vendor_key"]
-        client.fetch_token()
-        assert client.get_categories()
-
-
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_requests_in_flight_never_exceed_the_concurrency(sandbox, client_for, concurrency):
     from sandbox.oneroster.faults import FaultRule

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import responses
 
 from integration.http.errors import UpstreamNotFound
-from integration.oneroster.client import WriteOutcome
+from integration.oneroster.client import OneRosterClient, OneRosterConfig, WriteOutcome
 from integration.oneroster.errors import OneRosterRejected
 from integration.oneroster.records import Category, LineItem, Result
 from sandbox.oneroster.gradebook import PLACEHOLDER_CATEGORY, TASK_TITLE
@@ -225,3 +226,30 @@ def test_gradebook_requests_carry_the_vendor_header_and_rostering_does_not(sandb
         server.app = original
     flags = {path.rsplit("/", 1)[-1]: flag for path, flag in seen}
     assert flags == {"token": False, "orgs": False, "categories": True}
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [200, 201, 204])
+def test_any_2xx_answer_to_a_put_create_counts_as_written(status):
+    """A 1.1 provider may answer a create with 200 or 204 (no body) instead of 201."""
+    base = "https://ic.example.edu/campus/api/oneroster/v1p1/d/ims/oneroster/v1p1"
+    token_url = "https://ic.example.edu/campus/oauth2/token"
+    responses.post(token_url, json={"access_token": "a", "token_type": "Bearer"})
+    responses.put(f"{base}/lineItems/li-1", status=status, body=b"")
+    responses.put(f"{base}/results/r-1", status=status, body=b"")
+    config = OneRosterConfig(
+        base_url=base,
+        token_url=token_url,
+        client_id="c",
+        client_secret="s",
+        vendor_key="k",
+        vendor_secret="v",
+        allow_private=True,
+    )
+    with OneRosterClient(config) as client:
+        line_item = client.put_line_item("li-1", {"title": "Lab"})
+        result = client.put_result("r-1", {"score": 1})
+
+    expected = WriteOutcome.CREATED if status == 201 else WriteOutcome.UPDATED
+    assert line_item is result is expected
+    assert responses.calls[-1].request.headers["x-vendor-authorization"] == "k:v"

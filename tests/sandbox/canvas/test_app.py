@@ -10,10 +10,11 @@ import orjson
 import pytest
 import requests
 
-from sandbox.canvas.app import create_canvas_app, parse_multipart
+from sandbox.canvas.app import create_canvas_app
 from sandbox.canvas.state import CanvasState
 from sandbox.canvas.testing import serve_canvas
 from sandbox.canvas.throttle import LeakyBucket
+from sandbox.web import parse_multipart
 from tests.sandbox.canvas.conftest import ROSTER, TOKEN, FakeClock, make_zip
 
 #: "Use the client's own token" (``None`` means send none).

@@ -15,7 +15,7 @@ from sandbox.canvas.coursework import (
     previous_sis_seed,
     scores_change,
 )
-from sandbox.canvas.csv_rules import sis_zip_apply
+from sandbox.canvas.sis.run import sis_zip_apply
 from sandbox.canvas.state import CanvasState
 from tests.sandbox.canvas.conftest import ROSTER, TOKEN, make_zip
 
@@ -83,7 +83,7 @@ def test_course_grades_count_posted_graded_work_and_skip_excused(roster):
     user = roster.users_by_sis["U3"]
     section = roster.sections_by_sis["S3"]
 
-    grades = course_grades(roster, course, user.id, section.id, None)
+    grades = course_grades(roster, course, user.id, section.id, None, base_url="")
 
     earned = possible = 0.0
     for assignment_id in roster.course_assignments[course.id]:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.canvas.csv_rules import (
-    ImportOptions,
-    apply_sources,
-    diff_sources,
-    importer_for,
-    messages_by_row,
-    read_sis_upload,
-    sis_zip_apply,
-)
-from sandbox.canvas.state import E_ACTIVE, E_COMPLETED, E_DELETED, E_INACTIVE, STUDENT
+from sandbox.canvas.records import E_ACTIVE, E_COMPLETED, E_DELETED, E_INACTIVE, STUDENT
+from sandbox.canvas.sis.context import ImportOptions
+from sandbox.canvas.sis.diffing import diff_sources
+from sandbox.canvas.sis.run import apply_sources, messages_by_row, sis_zip_apply
+from sandbox.canvas.sis.upload import importer_for, read_sis_upload
 from tests.sandbox.canvas.conftest import ROSTER, csv_text, make_zip
 
 

@@ -1,0 +1,67 @@
+"""How times, durations and the run chart come out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from console.charts import run_chart
+from console.display import age, audit_lines, duration
+from console.selectors import ChartPoint
+
+NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def test_ages_use_the_largest_whole_unit():
+    assert age(NOW - dt.timedelta(seconds=20), now=NOW) == "just now"
+    assert age(NOW - dt.timedelta(minutes=7), now=NOW) == "7 min ago"
+    assert age(NOW - dt.timedelta(hours=3, minutes=59), now=NOW) == "3 h ago"
+    assert age(NOW - dt.timedelta(days=2, hours=5), now=NOW) == "2 d ago"
+    assert age(None) == ""
+
+
+def test_durations_read_like_people_say_them():
+    assert duration(9.4) == "9 s"
+    assert duration(252) == "4 min 12 s"
+    assert duration(3780) == "1 h 3 min"
+    assert duration(None) == ""
+
+
+def test_audit_changes_read_before_and_after_and_never_a_secret():
+    lines = audit_lines(
+        {"term_mode": ["consolidated", "as_is"], "canvas_token": "(changed)", "note": "x"}
+    )
+
+    assert lines == [
+        ("term_mode", "consolidated → as_is"),
+        ("canvas_token", "(changed)"),
+        ("note", "x"),
+    ]
+
+
+def point(run_id: int, seconds: float, changed: int, status: str = "succeeded") -> ChartPoint:
+    return ChartPoint(
+        run_id=run_id,
+        kind="delta",
+        started_at=NOW + dt.timedelta(days=run_id),
+        seconds=seconds,
+        changed=changed,
+        status=status,
+    )
+
+
+def test_the_chart_scales_bars_to_duration_and_dots_to_changed_rows():
+    chart = run_chart([point(1, 60, 100), point(2, 120, 50, "failed"), point(3, 30, 0)])
+
+    assert chart is not None
+    heights = [bar.height for bar in chart.bars]
+    assert heights[1] > heights[0] > heights[2]
+    assert chart.bars[1].tone == "danger"
+    # Higher on the page (smaller y) is more rows changed.
+    assert chart.bars[0].cy < chart.bars[1].cy < chart.bars[2].cy
+    assert "Run #2 (delta)" in chart.bars[1].title
+    assert chart.ticks[-1].left == "2 min 0 s"
+    assert chart.bars[0].label == "03-03"
+
+
+def test_no_runs_draw_no_chart():
+    assert run_chart([]) is None
