@@ -74,6 +74,7 @@ SETTINGS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "guard_max_user_removals",
             "guard_validation_pct",
             "guard_validation_min_count",
+            "guard_first_write",
         ),
     ),
     (

@@ -81,7 +81,10 @@ class RunLock:
 def district_lock(district_id: int, *, run_id: int) -> Iterator[RunLock]:
     """Hold the district's lock for the block on behalf of run ``run_id``; raise
     ``DistrictBusy`` if another holder has it."""
-    lock = _redis().lock(lock_name(district_id), timeout=lease_seconds(), blocking=False)
+    # Not thread-local: the lease keeper thread extends the lock the work thread took.
+    lock = _redis().lock(
+        lock_name(district_id), timeout=lease_seconds(), blocking=False, thread_local=False
+    )
     if not lock.acquire(blocking=False, token=f"{_token_prefix(run_id)}{secrets.token_hex(8)}"):
         raise DistrictBusy(district_id=district_id, retry_in=district_lock_ttl(district_id))
     try:

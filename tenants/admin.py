@@ -133,6 +133,7 @@ class DistrictAdmin(admin.ModelAdmin):
                     "guard_max_user_removals",
                     "guard_validation_pct",
                     "guard_validation_min_count",
+                    "guard_first_write",
                 )
             },
         ),

@@ -33,7 +33,9 @@ def celery_worker(
     """Start ``celery worker`` on the test queue, wait until it is ready, stop it after."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     # Messages left by an earlier, interrupted session would name runs of another database.
-    redis.Redis.from_url(settings.REDIS_URL).delete(queue)
+    # The broker's keys carry the deployment namespace (``global_keyprefix``).
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    redis.Redis.from_url(settings.REDIS_URL).delete(prefix + queue)
     command = [
         str(Path(sys.executable).with_name("celery")), "-A", "integration", "worker",
         f"--pool={pool}", f"--concurrency={concurrency}", "--queues", queue, "--loglevel=INFO",

@@ -21,6 +21,7 @@ from django.db import transaction
 from runs.locks import DistrictBusy, district_lock
 from runs.models import SyncRun
 from runs.registry import run_kind
+from runs.services.keeper import LeaseKeeper
 from runs.services.lifecycle import SyncRunError
 from tenants.models import District
 
@@ -126,7 +127,8 @@ def start_run(
         with transaction.atomic():
             run = handler.create(actor_label=actor_label, **create, **options)
             lock = held.enter_context(district_lock(district.pk, run_id=run.pk))
-        handler.execute(run, lock, **(execute_options or {}))
+        with LeaseKeeper(run.pk, lock):
+            handler.execute(run, lock, **(execute_options or {}))
     run.refresh_from_db()
     return run
 

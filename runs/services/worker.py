@@ -6,6 +6,7 @@ its behalf, call the work, and end the run with a reason whatever happens.
   countdown of the lock's remaining lease, so the message is retried, never dropped.
 - Redis is unreachable: ``Redeliver`` shortly; the broker is down too, so nothing else could
   run it anyway.
+- While the work runs, a ``LeaseKeeper`` thread renews the lease (heartbeat and lock).
 - The run was cancelled or failed as lost meanwhile (``SyncRunLost``): the worker stops.
 - Anything else: the run fails with the error, on a fresh database connection if the old
   one died, and the error is re-raised for the worker's log.
@@ -22,6 +23,7 @@ from redis.exceptions import RedisError
 
 from runs.locks import DistrictBusy, district_lock
 from runs.models import SyncRun
+from runs.services.keeper import LeaseKeeper
 from runs.services.lifecycle import SyncRunLost, db_connection_fresh, sync_run_fail_if_active
 
 if TYPE_CHECKING:
@@ -72,7 +74,8 @@ def run_work(
             logger.info("run %s is %s; nothing to do", run.pk, run.status)
             return
         try:
-            work(run, lock)
+            with LeaseKeeper(run.pk, lock):
+                work(run, lock)
         except SyncRunLost as exc:
             logger.warning("run %s: %s", run.pk, exc)
         except passthrough:

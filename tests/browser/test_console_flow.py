@@ -179,14 +179,19 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     assert district.term_mode == District.TermMode.AS_IS
     assert district.status == District.Status.ACTIVE
 
-    # --- a full sync, watched live -----------------------------------------------------
+    # --- a full sync, watched live: the first write into Canvas waits for approval ------
     page.click("button[data-kind=full]")
     expect(page.locator("h1")).to_contain_text("Full #")
     page.evaluate("window.__notReloaded = true")
     shoot(page, artifacts, "08a-run-in-progress")
-    wait_for_status(page, "Succeeded")
+    wait_for_status(page, "Held for approval")
     # The page followed the run by polling: same document, no reload.
     assert page.evaluate("window.__notReloaded === true")
+    expect(page.locator("#held")).to_contain_text(
+        "First write into this district's Canvas: creates"
+    )
+    page.click("button:has-text('Approve and apply')")
+    wait_for_status(page, "Succeeded")
     expect(page.locator("#run-counts")).to_contain_text("users")
     expect(page.locator("#run-log")).to_contain_text("Canvas SIS import")
     users_created = page.locator("#run-counts tr:has-text('users') td").nth(1).inner_text()
@@ -215,9 +220,12 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     page.click("button:has-text('Approve and apply')")
     expect(page.locator(".messages")).to_contain_text("approved")
     wait_for_status(page, "Succeeded")
-    held = SyncRun.objects.filter(district=district, decided_by=user).get()
+    held = SyncRun.objects.filter(
+        district=district, decided_by=user, held_reason__contains="would be dropped"
+    ).get()
     assert held.status == SyncRun.Status.SUCCEEDED
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.SYNC_APPROVED).count() == 1
+    # The first write and the mass drop, each approved once.
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.SYNC_APPROVED).count() == 2
 
     # --- a conversion evaluation, its report and its CSV ------------------------------------
     previous_sis_seed(sandbox.canvas, users=[], classes=[], seed=1, orphans=3)

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from integration.http.errors import (
+    UpstreamAuthFailed,
+    UpstreamMisconfigured,
+    UpstreamNotFound,
+    UpstreamPermissionDenied,
+    UpstreamTimeout,
+    is_transient,
+    upstream_error_reason,
+)
 from provisioning.models import CanvasRow
 from provisioning.services.pipeline import sync_run_execute, sync_run_resume
 from provisioning.services.workspace import Workspace
@@ -89,3 +98,19 @@ def test_the_stored_phase_and_progress_follow_the_run(sandbox, fast_imports):
     assert run.progress["import_progress"] == 100
     started = run.progress["phase_started"]
     assert sorted(started, key=started.get) == ["reading", "planning", "importing", "committing"]
+
+
+@pytest.mark.parametrize(
+    ("error", "action"),
+    [
+        (UpstreamMisconfigured("OneRoster URL '://x' is not a valid URL"), "Correct the URL"),
+        (UpstreamAuthFailed("OneRoster refused the token (401)"), "check the client key"),
+        (UpstreamPermissionDenied("Canvas denied access (403)"), "lack a permission"),
+        (UpstreamNotFound("OneRoster answered 404 for /orgs"), "Check the base URL"),
+    ],
+)
+def test_each_error_retrying_cannot_fix_is_neither_transient_nor_silent(error, action):
+    assert not is_transient(error)
+    assert upstream_error_reason(error).startswith(f"{error} (not retried). ")
+    assert action in upstream_error_reason(error)
+    assert is_transient(UpstreamTimeout("slow"))
