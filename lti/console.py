@@ -1,8 +1,10 @@
 """The console's LTI page of a district: its Canvas registration (editable) and the
 configuration JSON to paste into Canvas's developer key.
 
-Staff pages follow the console's access rule (``console_view``: staff, second factor);
-saving needs ``tenants.change_district`` like the district's other settings.
+The console's rules, through ``tenants.permissions`` (the one permission check the console
+and the admin share): active staff with a verified second factor when ``OTP_REQUIRED``;
+seeing the page needs ``view_districts``, saving ``change_district``; a district the staff
+member is not assigned to does not exist for them.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 
-from console.access import console_view, require
 from lti.models import LtiPlatform
 from lti.services.platforms import (
     PLATFORM_FIELDS,
@@ -23,6 +29,7 @@ from lti.services.platforms import (
     canvas_tool_config,
     lti_platform_save,
 )
+from tenants import permissions
 from tenants.models import District
 
 
@@ -32,14 +39,24 @@ class PlatformForm(forms.ModelForm):
         fields = PLATFORM_FIELDS
 
 
-@console_view
+@never_cache
 def platform_page(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied
+    if settings.OTP_REQUIRED and not user.is_verified():
+        return redirect(
+            f"{reverse('tenants:otp_verify')}?{urlencode({'next': request.get_full_path()})}"
+        )
+    permissions.require(user, "view_districts")
     district = District.objects.filter(slug=slug).first()
-    if district is None:
+    if district is None or not permissions.district_visible(user, district):
         raise Http404("No such district.")
     platform = LtiPlatform.objects.filter(district=district).first()
     if request.method == "POST":
-        require(request, "change_district")
+        permissions.require(user, "change_district")
         form = PlatformForm(request.POST, instance=platform)
         if form.is_valid():
             try:

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
+from csp.constants import SELF
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -64,16 +65,17 @@ def _origin(url: str) -> str:
 
 
 def framable(view: Callable) -> Callable:
-    """Allow the district's Canvas (and only it) to show the view in an iframe."""
+    """Allow the district's Canvas (and only it) to show the view in an iframe: the
+    project's policy with ``frame-ancestors`` replaced, and no ``X-Frame-Options``."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
         district = getattr(request, "lti_district", None)
-        ancestors = ["'self'"]
+        ancestors = [SELF]
         if district is not None and _origin(district.canvas_base_url):
             ancestors.append(_origin(district.canvas_base_url))
-        response["Content-Security-Policy"] = f"frame-ancestors {' '.join(ancestors)}"
+        response._csp_replace = {"frame-ancestors": ancestors}
         response["Cache-Control"] = "no-store"
         return response
 

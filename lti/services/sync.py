@@ -113,7 +113,11 @@ def course_sync_progress(
         run_id=run.pk,
         status=run.status,
         status_label=run.get_status_display(),
-        course_status=course.get_status_display() if course else "Waiting for a worker",
+        course_status=(
+            course.get_status_display()
+            if course
+            else ("Waiting for a worker" if run.status == SyncRun.Status.QUEUED else "Starting")
+        ),
         pushed=course.pushed if course else 0,
         failed=course.failed if course else 0,
         done=done,

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from sandbox.canvas.records import TYPE_BY_NAME
@@ -48,7 +49,11 @@ def lti_launch(slug: str, course: str, user: str, role: str) -> dict:
 
 
 def ready_district(running, **fields):
-    """Provisioned; one class taught (due dates in its quarters); passed back once."""
+    """Provisioned; one class taught (due dates in its quarters); passed back once.
+
+    The cache starts empty: district ids restart with each test database, so an earlier
+    session's Sync now counts (per district and course) would otherwise still apply."""
+    cache.clear()
     made = district_for(running, **fields)
     provision(made)
     course = class_with_quarters(running, {0, 1})

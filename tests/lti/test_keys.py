@@ -101,6 +101,8 @@ def test_the_console_page_edits_the_registration_and_shows_the_json(client, plat
     user = get_user_model().objects.create_user(username="csm", password="x" * 12, is_staff=True)
     client.force_login(user)
     url = reverse("lti:console", args=["cedar"])
+    assert client.get(url).status_code == 403  # staff, but not allowed to see districts
+    user.user_permissions.add(Permission.objects.get(codename="view_district"))
     page = client.get(url)
     assert page.status_code == 200
     assert "https://rosterbridge.example.org/lti/cedar/launch/" in page.content.decode()
