@@ -122,28 +122,31 @@ def _period(session: RosterSession) -> Period:
 def _session_children(*, district: District, roots: set[str]) -> dict[str, list[Period]]:
     """Parent sourcedId → its child sessions (by start), for every session below ``roots``.
 
-    One query per level (a school year has at most three); a session seen twice (a cycle in
-    broken data) is not followed again."""
+    One query per level (a school year has at most three). A session that is itself a root
+    (a class listing a semester, another its quarter) is still a child of its parent."""
     children: dict[str, list[Period]] = {}
-    seen = set(roots)
+    expanded: set[str] = set()
     level = roots
     while level:
-        found = roster_session_children(district=district, parents=level).exclude(
-            sourced_id__in=seen
-        )
-        level = set()
+        found = roster_session_children(district=district, parents=level)
+        expanded |= level
         for session in found.order_by("start_date", "sourced_id"):
             children.setdefault(session.parent, []).append(_period(session))
-            level.add(session.sourced_id)
-        seen |= level
+        level = {p.sourced_id for kids in children.values() for p in kids} - expanded
     return children
 
 
 def _descendants(root: str, children: dict[str, list[Period]]) -> list[Period]:
+    """The sessions below ``root``, depth first; each once, even where broken data makes
+    ``parent`` links a cycle."""
     out: list[Period] = []
+    seen = {root}
     stack = list(reversed(children.get(root, [])))
     while stack:
         period = stack.pop()
+        if period.sourced_id in seen:
+            continue
+        seen.add(period.sourced_id)
         out.append(period)
         stack.extend(reversed(children.get(period.sourced_id, [])))
     return out

@@ -20,6 +20,7 @@ from sandbox.canvas.coursework import coursework_teach
 from sandbox.oneroster.generator import SHAPES, Shape
 from sandbox.server import RunningSandbox, start_sandbox
 from tenants.models import District
+from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 AS_OF = dt.datetime(2025, 11, 20, tzinfo=dt.UTC)
 _numbers = itertools.count(1)
