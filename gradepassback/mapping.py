@@ -144,17 +144,36 @@ def result_sourced_id(
 # --- inputs --------------------------------------------------------------------------------
 
 
+#: OneRoster 1.1 ``sessionType`` of the sessions a grade belongs to.
+GRADING_PERIOD_TYPE = "gradingPeriod"
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
-    """An academic session of a class, as the SIS sends it (dates inclusive, local)."""
+    """An academic session of a class, as the SIS sends it (dates inclusive, local).
+
+    A class's sessions are its ``terms`` and their descendants (``parent`` links): a class
+    may list its semester only while the grades go to the semester's ``gradingPeriod``
+    children. ``term`` is the sourcedId of the class's term a descendant belongs to (blank
+    or the session's own sourcedId: one of the class's terms)."""
 
     sourced_id: str
     title: str
     start: dt.date
     end: dt.date
+    type: str = ""
+    term: str = ""
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day <= self.end
+
+    @property
+    def is_class_term(self) -> bool:
+        return self.term in ("", self.sourced_id)
+
+    @property
+    def is_grading_period(self) -> bool:
+        return self.type == GRADING_PERIOD_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,12 +323,36 @@ def lineitem_title(name: str, *, options: Options) -> str:
 
 
 def period_for(periods: Iterable[Period], day: dt.date) -> Period | None:
-    """The class's session containing ``day``; the shortest when several do (a quarter
-    rather than its semester or year)."""
+    """The class's session containing ``day`` that a grade belongs to (DESIGN §5).
+
+    A session of type ``gradingPeriod`` first, among the class's terms and their
+    descendants (a quarter under the semester the class lists), else one of the class's
+    own terms; the shortest when several do (a quarter rather than its semester or year).
+    A descendant of another type counts only when no term contains the day (dates that
+    disagree between a session and its parent)."""
     containing = [p for p in periods if p.contains(day)]
-    if not containing:
+    graded = [p for p in containing if p.is_grading_period]
+    terms = [p for p in containing if p.is_class_term]
+    pool = graded or terms or containing
+    if not pool:
         return None
-    return min(containing, key=lambda p: (p.end - p.start, p.sourced_id))
+    return min(pool, key=lambda p: (p.end - p.start, p.sourced_id))
+
+
+def grading_sessions(periods: Iterable[Period]) -> tuple[Period, ...]:
+    """The sessions a class's course grades go to: per term of the class, its descendants
+    of type ``gradingPeriod`` when it has any (a semester's quarters), else the term."""
+    periods = tuple(periods)
+    out: dict[str, Period] = {}
+    for term in (p for p in periods if p.is_class_term):
+        below = [
+            p
+            for p in periods
+            if p.is_grading_period and p.term == term.sourced_id and p is not term
+        ]
+        for period in below or [term]:
+            out.setdefault(period.sourced_id, period)
+    return tuple(out.values())
 
 
 def lineitem_map(
@@ -333,7 +376,10 @@ def lineitem_map(
         raise ValueError("lineitem_map needs an assignment with one due date")
     period = period_for(periods, options.local_date(due))
     if period is None:
-        shown = ", ".join(f"{p.title} {p.start} to {p.end}" for p in periods) or "none known"
+        shown = (
+            ", ".join(f"{p.title} {p.start} to {p.end}" for p in periods if p.is_class_term)
+            or "none known"
+        )
         return Problem(
             ProblemKind.DUE_OUTSIDE_PERIODS,
             MSG_DUE_OUTSIDE_PERIODS.format(

@@ -94,3 +94,10 @@ def roster_session_list(
     *, district: District, sourced_ids: Iterable[str]
 ) -> QuerySet[RosterSession]:
     return RosterSession.objects.filter(district=district, sourced_id__in=sourced_ids)
+
+
+def roster_session_children(
+    *, district: District, parents: Iterable[str]
+) -> QuerySet[RosterSession]:
+    """The sessions whose ``parent`` is among ``parents`` (a semester's grading periods)."""
+    return RosterSession.objects.filter(district=district, parent__in=parents)

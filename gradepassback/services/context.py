@@ -8,7 +8,7 @@ OAuth token). Closing it releases the HTTP pools.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gradepassback.gate import RequestGate
@@ -17,6 +17,7 @@ from gradepassback.models import CategoryOverride
 from provisioning.selectors import (
     canvas_user_sourced_ids,
     roster_class_terms,
+    roster_session_children,
     roster_session_list,
 )
 from tenants.services.clients import district_canvas_client, district_oneroster_client
@@ -24,6 +25,7 @@ from tenants.services.clients import district_canvas_client, district_oneroster_
 if TYPE_CHECKING:
     from integration.canvas.client import CanvasClient
     from integration.oneroster.client import OneRosterClient
+    from provisioning.models import RosterSession
     from runs.models import SyncRun
     from tenants.models import District
 
@@ -88,17 +90,66 @@ class SisUserIds:
 def class_periods_for(
     *, district: District, class_sourced_ids: set[str]
 ) -> dict[str, tuple[Period, ...]]:
-    """Known classes among ``class_sourced_ids`` → their academic sessions."""
+    """Known classes among ``class_sourced_ids`` → their academic sessions: their terms,
+    then the terms' descendants by ``parent`` (``Period.term`` names the term), so a class
+    listing a semester finds the semester's grading periods."""
     classes = roster_class_terms(district=district, class_sourced_ids=class_sourced_ids)
     wanted = {sid for terms in classes.values() for sid in terms}
     sessions = {
-        s.sourced_id: Period(s.sourced_id, s.title, s.start_date, s.end_date)
-        for s in roster_session_list(district=district, sourced_ids=wanted)
+        s.sourced_id: _period(s) for s in roster_session_list(district=district, sourced_ids=wanted)
     }
-    return {
-        class_sid: tuple(sessions[t] for t in terms if t in sessions)
-        for class_sid, terms in classes.items()
-    }
+    children = _session_children(district=district, roots=set(sessions))
+    out = {}
+    for class_sid, terms in classes.items():
+        periods: dict[str, Period] = {t: sessions[t] for t in terms if t in sessions}
+        for term in list(periods):
+            for below in _descendants(term, children):
+                periods.setdefault(below.sourced_id, replace(below, term=term))
+        out[class_sid] = tuple(periods.values())
+    return out
+
+
+def _period(session: RosterSession) -> Period:
+    return Period(
+        session.sourced_id,
+        session.title,
+        session.start_date,
+        session.end_date,
+        type=session.type,
+    )
+
+
+def _session_children(*, district: District, roots: set[str]) -> dict[str, list[Period]]:
+    """Parent sourcedId → its child sessions (by start), for every session below ``roots``.
+
+    One query per level (a school year has at most three). A session that is itself a root
+    (a class listing a semester, another its quarter) is still a child of its parent."""
+    children: dict[str, list[Period]] = {}
+    expanded: set[str] = set()
+    level = roots
+    while level:
+        found = roster_session_children(district=district, parents=level)
+        expanded |= level
+        for session in found.order_by("start_date", "sourced_id"):
+            children.setdefault(session.parent, []).append(_period(session))
+        level = {p.sourced_id for kids in children.values() for p in kids} - expanded
+    return children
+
+
+def _descendants(root: str, children: dict[str, list[Period]]) -> list[Period]:
+    """The sessions below ``root``, depth first; each once, even where broken data makes
+    ``parent`` links a cycle."""
+    out: list[Period] = []
+    seen = {root}
+    stack = list(reversed(children.get(root, [])))
+    while stack:
+        period = stack.pop()
+        if period.sourced_id in seen:
+            continue
+        seen.add(period.sourced_id)
+        out.append(period)
+        stack.extend(reversed(children.get(period.sourced_id, [])))
+    return out
 
 
 def category_index_build(*, district: District, categories: list[list[str]]) -> CategoryIndex:

@@ -29,6 +29,7 @@ from gradepassback.mapping import (
     ScoreStatus,
     course_grade_lineitem_map,
     course_score,
+    grading_sessions,
     result_push,
     scale_percent,
     task_matches,
@@ -119,7 +120,7 @@ def course_grades_collect(
         class_students = [
             (user_id, s) for user_id, s in students.items() if s.class_sourced_id == class_sid
         ]
-        for period in periods:
+        for period in grading_sessions(periods):
             if period.start > today:
                 continue
             if canvas_periods:

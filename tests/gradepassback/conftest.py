@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,21 +17,35 @@ from provisioning.services.pipeline import sync_run_execute
 from runs.models import SyncRun
 from runs.services.lifecycle import sync_run_create
 from sandbox.canvas.coursework import coursework_teach
-from sandbox.server import start_sandbox
+from sandbox.oneroster.generator import SHAPES, Shape
+from sandbox.server import RunningSandbox, start_sandbox
 from tenants.models import District
+from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 AS_OF = dt.datetime(2025, 11, 20, tzinfo=dt.UTC)
 _numbers = itertools.count(1)
 
 
-@pytest.fixture
-def sandbox():
-    running = start_sandbox(schools=1, students=12, seed=5, as_of=AS_OF)
+def sandbox_serve(shape: Shape | None = None) -> Iterator[RunningSandbox]:
+    """The tiny district served in ``shape`` (default: the modelled Infinite Campus one)."""
+    running = start_sandbox(schools=1, students=12, seed=5, as_of=AS_OF, shape=shape)
     try:
         yield running
     finally:
         running.canvas.close()
         running.stop()
+
+
+@pytest.fixture
+def sandbox():
+    yield from sandbox_serve()
+
+
+@pytest.fixture(params=sorted(SHAPES))
+def shaped_sandbox(request):
+    """The district in every plausible Infinite Campus shape (docs/sandbox.md): modules
+    whose tests must hold in each override ``sandbox`` with this one."""
+    yield from sandbox_serve(SHAPES[request.param])
 
 
 @pytest.fixture

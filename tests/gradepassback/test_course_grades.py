@@ -22,6 +22,13 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 
 @pytest.fixture
+def sandbox(shaped_sandbox):
+    """Every test here runs against each generator shape: where the class lists its
+    semester only, its course grades still go per quarter (the semester's grading periods)."""
+    return shaped_sandbox
+
+
+@pytest.fixture
 def course_sid(sandbox):
     from tests.gradepassback.helpers import class_with_quarters
 
@@ -61,6 +68,19 @@ def test_own_lineitem_per_class_and_period_with_overrides_preferred(sandbox, dis
     lineitem = mapping.course_grade_lineitem_sourced_id(
         district_slug=district.slug, class_sourced_id=course_sid, period_sourced_id=q1.sourced_id
     )
+    # One course grade per quarter of the class, never one for a semester above them.
+    per_period = {
+        mapping.course_grade_lineitem_sourced_id(
+            district_slug=district.slug, class_sourced_id=course_sid, period_sourced_id=sid
+        )
+        for sid in (q1.sourced_id, quarter(sandbox, course_sid, 1).sourced_id)
+    }
+    of_class = {
+        sid
+        for sid, item in recorder.puts("lineItems").items()
+        if item["class"]["sourcedId"] == course_sid and item["title"].startswith("Course grade")
+    }
+    assert of_class == per_period
     body = dict(recorder.puts("lineItems")[lineitem])
     body.pop("dateLastModified")
     start = dt.datetime.combine(q1.start_date, dt.time(), tzinfo=CHICAGO)

@@ -264,6 +264,54 @@ def test_period_for_prefers_the_shortest_session():
     assert mapping.period_for([Q1], dt.date(2026, 1, 3)) is None
 
 
+# A class listing its semester (type term) only; the grades go to the semester's quarters
+# (type gradingPeriod), its descendants in the SIS's session tree.
+YEAR = Period("sy", "2025-2026", dt.date(2025, 8, 18), dt.date(2026, 5, 29), type="schoolYear")
+TERM_S1 = Period("s1", "S1", dt.date(2025, 8, 18), dt.date(2025, 12, 19), type="term")
+GP_Q1 = Period("q1", "Q1", dt.date(2025, 8, 18), dt.date(2025, 10, 17), "gradingPeriod", "s1")
+GP_Q2 = Period("q2", "Q2", dt.date(2025, 10, 20), dt.date(2025, 12, 19), "gradingPeriod", "s1")
+
+
+def test_period_for_prefers_a_grading_period_below_the_class_term():
+    sessions = [TERM_S1, GP_Q1, GP_Q2]
+    assert mapping.period_for(sessions, dt.date(2025, 9, 11)) == GP_Q1
+    assert mapping.period_for(sessions, dt.date(2025, 11, 3)) == GP_Q2
+    # A day in the term between its grading periods (a break): the narrowest term.
+    assert mapping.period_for(sessions, dt.date(2025, 10, 18)) == TERM_S1
+
+
+def test_period_for_prefers_a_grading_period_even_when_a_narrower_term_contains_the_day():
+    short = Period("wk", "Week", dt.date(2025, 9, 8), dt.date(2025, 9, 12), type="term")
+    assert mapping.period_for([short, TERM_S1, GP_Q1], dt.date(2025, 9, 11)) == GP_Q1
+
+
+def test_period_for_falls_back_to_the_narrowest_class_term_not_another_descendant():
+    semester = Period("s1", "S1", dt.date(2025, 8, 18), dt.date(2025, 12, 19), "semester", "sy")
+    assert mapping.period_for([YEAR, semester], dt.date(2025, 9, 11)) == YEAR
+
+
+def test_due_outside_periods_names_the_class_terms_only():
+    late = assignment(due_at=dt.datetime(2026, 1, 20, 18, tzinfo=dt.UTC))
+    problem = mapping.lineitem_map(
+        assignment=late,
+        class_sourced_id="class-1",
+        periods=[TERM_S1, GP_Q1, GP_Q2],
+        category=None,
+        options=OPTIONS,
+    )
+    assert isinstance(problem, Problem)
+    assert "(S1 2025-08-18 to 2025-12-19)" in problem.message
+
+
+def test_grading_sessions_are_the_terms_grading_periods_else_the_terms():
+    s2 = Period("s2", "S2", dt.date(2026, 1, 5), dt.date(2026, 5, 29), type="term")
+    assert mapping.grading_sessions([TERM_S1, s2, GP_Q1, GP_Q2]) == (GP_Q1, GP_Q2, s2)
+    assert mapping.grading_sessions([Q1, Q2]) == (Q1, Q2)
+    # A class listing a quarter and its semester: each quarter once.
+    own_q1 = replace(GP_Q1, term="")
+    assert mapping.grading_sessions([TERM_S1, own_q1, GP_Q2]) == (GP_Q2, own_q1)
+
+
 # --- results -------------------------------------------------------------------------------
 
 LI = "lineitem-1"

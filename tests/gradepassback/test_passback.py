@@ -37,6 +37,13 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 
 @pytest.fixture
+def sandbox(shaped_sandbox):
+    """Every test here runs against each generator shape (a semester term with quarter
+    grading periods below it among them)."""
+    return shaped_sandbox
+
+
+@pytest.fixture
 def recorder(sandbox):
     return Recorder(sandbox)
 
