@@ -161,7 +161,7 @@ def test_a_session_no_grading_period_matches_is_a_conflict_naming_class_and_sess
     # The console's page of the run shows it.
     console = Client()
     console.force_login(
-        get_user_model().objects.create_user(username="csm", password="x" * 20, is_staff=True)
+        get_user_model().objects.create_superuser(username="csm", password="x" * 20)
     )
     body = console.get(reverse("console:run", args=[run.pk])).content.decode()
     assert escape(conflict.message) in body
