@@ -747,6 +747,26 @@ def conflict_resolve(request: HttpRequest, conflict_id: int) -> HttpResponse:
 # --- evaluation ----------------------------------------------------------------------------
 
 
+def _bar_segments(key: str, counts: dict[str, int], total: int) -> list[dict[str, object]]:
+    """One segment per match class of the stacked bar, with its place on a 0-100 scale. The
+    numbers are strings (never localized) because they become SVG attributes."""
+    segments, offset = [], 0.0
+    for m in MATCHES:
+        count = counts.get(m.value, 0)
+        share = 100 * count / total
+        segments.append(
+            {
+                "match": m.value,
+                "label": MATCH_LABELS[key][m],
+                "count": count,
+                "share": f"{share:.2f}",
+                "offset": f"{offset:.2f}",
+            }
+        )
+        offset += share
+    return segments
+
+
 def _report(run_id: int) -> EvaluationReport:
     return get_object_or_404(EvaluationReport.objects.select_related("district", "run"), pk=run_id)
 
@@ -774,15 +794,7 @@ def evaluation_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             {
                 "type": object_type_value,
                 "key": key,
-                "classes": [
-                    {
-                        "match": m.value,
-                        "label": MATCH_LABELS[key][m],
-                        "count": counts.get(m.value, 0),
-                        "share": round(100 * counts.get(m.value, 0) / total, 1),
-                    }
-                    for m in MATCHES
-                ],
+                "classes": _bar_segments(key, counts, total),
                 "total": sum(counts.values()),
             }
         )

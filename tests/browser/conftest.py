@@ -17,6 +17,7 @@ from django.db import connections
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sandbox.server import start_sandbox
+from tenants.permissions import CAPABILITIES
 from tests.workers import celery_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,16 +87,12 @@ def worker(transactional_db, artifacts):
 
 @pytest.fixture
 def staff_with_device(transactional_db):
-    """A CSM with the console's permissions and a confirmed authenticator device."""
+    """A staff member with every console capability (CSM and Operator together) and a
+    confirmed authenticator device. The role groups come from a data migration, which
+    ``transactional_db`` empties, so the permissions are given one by one."""
     user = get_user_model().objects.create_user(username="csm", password=PASSWORD, is_staff=True)
-    for app_label, codename in (
-        ("tenants", "add_district"),
-        ("tenants", "change_district"),
-        ("evaluation", "start_evaluation"),
-        ("runs", "start_syncrun"),
-        ("runs", "approve_syncrun"),
-        ("provisioning", "change_conflict"),
-    ):
+    for permission in CAPABILITIES.values():
+        app_label, codename = permission.split(".")
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
