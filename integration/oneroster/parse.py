@@ -1,12 +1,14 @@
 """Validate OneRoster 1.1 JSON objects into typed records (``records.py``).
 
 ``parse_record(collection, obj)`` never raises, whatever JSON it is given: a record that
-breaks the 1.1 rules (required fields, exact enumeration spellings, GUIDRef shapes, dates)
-comes back as ``InvalidRecord`` with every reason found, so one bad row never stops a
-stream. Lenient where real providers differ (recommendations of the 1.1 reference):
-booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list, GUIDRef
-``href`` is ignored (records keep sourcedIds only; writers omit it), ``scoreDate`` may carry
-a time, ``date-time`` without an offset is read as UTC.
+breaks the 1.1 rules (required fields, enumeration values, GUIDRef shapes, dates) comes
+back as ``InvalidRecord`` with every reason found, so one bad row never stops a stream.
+Lenient where real providers differ (recommendations of the 1.1 reference):
+booleans may arrive as ``"true"``/``"false"``, string lists (``grades``, ``periods``,
+``subjects``) as one comma-separated string, enumerations and GUIDRef types in another case
+or with spaces around them (read as the 1.1 spelling), GUIDRef ``href`` is ignored (records
+keep sourcedIds only; writers omit it), ``scoreDate`` may carry a time, a ``date-time``
+without an offset is read as UTC and a bare date as its 00:00 UTC.
 
 Empty is absent: an optional field sent as ``""`` or ``null`` reads exactly as if it were
 left out (OneRoster JSON produced from CSV-shaped data writes every empty column as ``""``).
