@@ -77,6 +77,7 @@ THROTTLE_BODY_MARKER = b"Rate Limit Exceeded"
 #: Canvas prefixes JSON with this against JSON hijacking when a request does not ask for
 #: ``application/json`` (browser sessions); we ask, but a proxy may drop the header.
 JSON_HIJACK_PREFIX = b"while(1);"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def sis_id(kind: str, value: str) -> str:
@@ -220,8 +221,8 @@ class CanvasSession(UpstreamSession):
         content = self.body(response)
         if 300 <= response.status_code < 400:
             raise _redirected(response)
-        if content.startswith(JSON_HIJACK_PREFIX):
-            content = content[len(JSON_HIJACK_PREFIX) :]
+        # RFC 8259 lets a parser ignore a byte order mark; a proxy may add one.
+        content = content.removeprefix(UTF8_BOM).removeprefix(JSON_HIJACK_PREFIX)
         try:
             return orjson.loads(content)
         except orjson.JSONDecodeError:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+import orjson
 import requests
 from django.conf import settings
 
@@ -49,6 +50,8 @@ from integration.oneroster.records import (
 from integration.oneroster.wire import decode_page
 
 logger = logging.getLogger(__name__)
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Collections ``stream`` and ``get_first`` accept.
 ROSTER_COLLECTIONS = (
@@ -144,6 +147,13 @@ class OneRosterSession(UpstreamSession):
         try:
             return super().decode_json(response)
         except UpstreamProtocolError as exc:
+            content = self.body(response)
+            if content.startswith(UTF8_BOM):
+                # RFC 8259 lets a parser ignore a byte order mark; some .NET servers send one.
+                try:
+                    return orjson.loads(content[len(UTF8_BOM) :])
+                except orjson.JSONDecodeError:
+                    pass
             raise _not_json(response) or exc from None
 
 
@@ -508,6 +518,11 @@ def _envelope(body: Any, key: str, collection: str) -> list:
 
 
 def _single(body: Any, key: str) -> Any:
-    if not isinstance(body, dict) or key not in body:
-        raise UpstreamProtocolError(f"OneRoster answer lacks the {key!r} envelope")
-    return body[key]
+    if isinstance(body, dict):
+        if key in body:
+            return body[key]
+        wanted = key.casefold()
+        for name, value in body.items():
+            if name.casefold() == wanted:
+                return value
+    raise UpstreamProtocolError(f"OneRoster answer lacks the {key!r} envelope")

@@ -156,3 +156,9 @@ def test_processing_messages_and_counts_in_every_shape():
         1,
         2,
     )
+
+
+@responses.activate
+def test_a_byte_order_mark_before_the_json_is_skipped(client):
+    responses.get(f"{CANVAS}/api/v1/users/self", body=b'\xef\xbb\xbf{"id": 5}')
+    assert client.get_self() == {"id": 5}

@@ -298,3 +298,40 @@ def test_error_bodies_imsx_html_or_empty(status, content_type, body, error, mino
     assert raised.value.status == status
     assert raised.value.imsx_code_minor == minor
     assert raised.value.imsx_description == description
+
+
+@responses.activate
+def test_a_byte_order_mark_before_the_json_is_skipped():
+    _token()
+    body = json.dumps({"enrollments": ROWS[:2]}).encode()
+    _serve(
+        "enrollments",
+        lambda q: (
+            200,
+            {},
+            b"\xef\xbb\xbf" + body if q["offset"] == "0" else b'{"enrollments":[]}',
+        ),
+    )
+    with _client() as client:
+        assert _ids(client.stream("enrollments")) == ["s0", "s1"]
+
+
+@responses.activate
+def test_a_single_object_key_in_another_case():
+    _token()
+    line_item = {
+        "sourcedId": "li-1",
+        "status": "active",
+        "dateLastModified": "2026-01-01T00:00:00Z",
+        "title": "Lab",
+        "assignDate": "2026-01-01T00:00:00Z",
+        "dueDate": "2026-01-08",
+        "class": {"sourcedId": "c1"},
+        "resultValueMin": 0,
+        "resultValueMax": "10",
+    }
+    responses.get(f"{BASE}/lineItems/li-1", json={"LineItem": line_item})
+    with _client() as client:
+        read = client.get_line_item("li-1")
+    assert not isinstance(read, InvalidRecord), read.reasons
+    assert (read.class_, read.result_value_max) == ("c1", 10.0)
