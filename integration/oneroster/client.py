@@ -470,8 +470,17 @@ def _not_json(response: requests.Response) -> UpstreamError | None:
             status=status,
             url=where,
         )
-    if content.lstrip()[:1] == b"<":
+    head = content.lstrip()[:1024].lower()
+    if head[:1] == b"<":
         kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
+        if b"<html" not in head and b"<!doctype html" not in head:
+            return UpstreamProtocolError(
+                f"OneRoster answered {status} for {where} with XML ({kind}) instead of JSON: "
+                "the OneRoster 1.1 REST binding is JSON, so this URL is not a 1.1 JSON "
+                "endpoint or the provider ignored Accept: application/json",
+                status=status,
+                url=where,
+            )
         return OneRosterNotAnApi(
             f"OneRoster answered {status} for {where} with a web page ({kind}) instead of "
             "JSON: a sign-in page or a proxy answers at this URL, not the OneRoster API",

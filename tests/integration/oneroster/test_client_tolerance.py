@@ -335,3 +335,14 @@ def test_a_single_object_key_in_another_case():
         read = client.get_line_item("li-1")
     assert not isinstance(read, InvalidRecord), read.reasons
     assert (read.class_, read.result_value_max) == ("c1", 10.0)
+
+
+@responses.activate
+def test_an_xml_answer_is_a_protocol_error_that_says_xml():
+    _token()
+    xml = '<?xml version="1.0"?><imsx_StatusInfo><imsx_codeMajor>success</imsx_codeMajor>'
+    _serve("enrollments", lambda q: (200, {"Content-Type": "application/xml"}, xml))
+    with _client() as client, pytest.raises(UpstreamProtocolError) as raised:
+        list(client.stream("enrollments"))
+    assert not isinstance(raised.value, UpstreamMisconfigured)
+    assert "with XML (application/xml) instead of JSON" in str(raised.value)
