@@ -12,6 +12,10 @@ The reader trusts neither the requested ``limit`` nor a short page:
   changing data repeats records at page borders); a compact 8-byte-per-record hash log
   catches any other repeat at the end of the read. A total that changes, a repeat, or a
   unique count that does not match the total comes out as a ``PagingAnomaly``.
+- A page larger than asked is kept whole when it is the first or a sequential one (the
+  next request starts after it); a page that repeats the previous one whole (a provider
+  that ignores ``offset``) stops the read with ``UpstreamProtocolError`` instead of
+  reading the same page forever.
 
 Memory stays flat: at most ``concurrency + 1`` pages are fetched ahead of the consumer.
 """
