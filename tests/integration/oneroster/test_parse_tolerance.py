@@ -11,8 +11,17 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from integration.oneroster.parse import COLLECTION_KEYS, parse_record
+from integration.oneroster.parse import (
+    COLLECTION_KEYS,
+    ROLES,
+    SCORE_STATUSES,
+    SESSION_TYPES,
+    STATUSES,
+    parse_record,
+)
 from integration.oneroster.records import InvalidRecord
 from integration.oneroster.wire import decode_page
 from tests.integration.oneroster.test_parse_empty_optional import DECODED, RECORDS, ref
@@ -152,3 +161,38 @@ def test_unknown_fields_and_metadata_anywhere_are_ignored():
     )
     assert user.user_ids == (("", "7"), ("personID", "8"))
     assert user.enabled_user is False
+
+
+ENUM_FIELDS = [
+    ("enrollments", "role", "role", sorted(ROLES)),
+    ("users", "status", "status", sorted(STATUSES)),
+    ("academicSessions", "type", "type", sorted(SESSION_TYPES)),
+    ("results", "scoreStatus", "score_status", sorted(SCORE_STATUSES)),
+]
+
+
+@st.composite
+def _respelt(draw, values: list[str]) -> tuple[str, str]:
+    """(a 1.1 value, the same value in any mix of cases with spaces around it)."""
+    value = draw(st.sampled_from(values))
+    cases = draw(st.lists(st.booleans(), min_size=len(value), max_size=len(value)))
+    mixed = "".join(c.upper() if up else c.lower() for c, up in zip(value, cases, strict=True))
+    pad = st.text(alphabet=" \t", max_size=2)
+    return value, draw(pad) + mixed + draw(pad)
+
+
+@pytest.mark.parametrize(("collection", "field", "attribute", "values"), ENUM_FIELDS)
+@given(data=st.data())
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_case_and_padding_of_an_enumeration_reads_as_its_1_1_spelling(
+    collection, field, attribute, values, data
+):
+    value, sent = data.draw(_respelt(values))
+    assert getattr(_read(collection, {field: sent}), attribute) == value
+
+
+@given(grades=st.lists(st.from_regex(r"[0-9A-Z]{1,3}", fullmatch=True), min_size=1, max_size=4))
+@settings(max_examples=40)
+def test_a_comma_separated_string_list_reads_as_the_list(grades):
+    joined = _read("users", {"grades": ", ".join(grades)})
+    assert joined.grades == tuple(grades) == _read("users", {"grades": grades}).grades
