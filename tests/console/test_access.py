@@ -14,7 +14,7 @@ from console.access import PAGE_NEEDS
 from runs.models import SyncRun
 from tests.console.conftest import PASSWORD, conflict_make, run_make, staff
 from tests.console.test_pages import _report as evaluation_report_make
-from tests.tenants.test_admin import totp_token
+from tests.tenants.test_admin import totp_token, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +235,24 @@ def test_each_console_page_against_each_role(client_for, objects, name, role):
         assert response.status_code in (200, 302), (response.status_code, url)
     else:
         assert response.status_code == 403
+
+
+def test_staff_signed_in_with_totp_but_without_permissions_read_no_student_data(settings, objects):
+    """The review's case: a second factor proves who someone is, not what they may read."""
+    settings.OTP_REQUIRED = True
+    client = verified_client(staff("nobody", permissions=()))
+    for name in ("evaluation_csv", "run_zip", "audit", "conflicts", "evaluation", "runs"):
+        _, arguments, _ = REQUESTS[name]
+        url = reverse(f"console:{name}", args=[objects[a] for a in arguments])
+        assert client.get(url).status_code == 403, url
+    assert client.get(reverse("console:conflicts"), {"format": "csv"}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_conflicts_export_is_for_roles_that_may_export(client_for, objects, role):
+    response = client_for(role_user(role)).get(reverse("console:conflicts"), {"format": "csv"})
+
+    assert (response.status_code == 403) == (role not in EXPORTING)
 
 
 @pytest.mark.parametrize("role", ROLES)
