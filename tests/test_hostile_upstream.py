@@ -24,6 +24,8 @@ from sandbox.server import start_sandbox
 from tests.provisioning.conftest import district_for, sandbox_serve
 from tests.provisioning.runs import sync
 
+pytestmark = pytest.mark.slow  # whole runs and a 50,000-student district
+
 HOSTILE_BYTES = 210 * 1000 * 1000
 CHUNK = b" " * 65536
 #: How far past the cap the process may grow: chunk buffers, thread arenas, allocator slack
