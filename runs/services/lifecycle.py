@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from runs.lease import heartbeat_every_seconds, lease
 from runs.locks import district_lock_release_for_run
 from runs.models import SyncRun, SyncRunLog
-from runs.registry import run_cleanup
+from runs.registry import kinds_with_own_reaper, run_cleanup, run_requested_action
 from runs.states import CANCELLABLE, LEASED, TRANSITIONS
 from tenants.models import AuditEvent
 from tenants.services.audit import actor_label_for, audit_record
@@ -68,11 +68,6 @@ RUN_STATE_WORDS = {
 RUN_CANCEL_HINTS = {
     S.APPLYING: " (it is writing into Canvas; it finishes or fails on its own)",
     S.HELD: " (discard it instead)",
-}
-
-_REQUEST_ACTIONS = {
-    SyncRun.Kind.PASSBACK: AuditEvent.Action.PASSBACK_REQUESTED,
-    SyncRun.Kind.EVALUATION: AuditEvent.Action.EVALUATION_REQUESTED,
 }
 
 
@@ -196,7 +191,7 @@ def sync_run_create(
                 audit_record(
                     actor=actor,
                     actor_label=label,
-                    action=_REQUEST_ACTIONS.get(kind, AuditEvent.Action.SYNC_REQUESTED),
+                    action=run_requested_action(kind) or AuditEvent.Action.SYNC_REQUESTED,
                     district=district,
                     target=f"run #{run.pk}",
                     changes={"kind": kind, "trigger": trigger, "full_read": full_read},
@@ -494,12 +489,13 @@ def sync_run_lost(*, run: SyncRun, now: dt.datetime | None = None) -> SyncRun:
 def runs_lost(
     *, district: District | None = None, now: dt.datetime | None = None
 ) -> QuerySet[SyncRun]:
-    """Leased runs (running, applying) whose heartbeat is older than the lease. Passback runs
-    are left to their own reaper: their courses wait in the queue between heartbeats."""
+    """Leased runs (running, applying) whose heartbeat is older than the lease. Kinds with a
+    reaper of their own (``RunKind.own_reaper``: grade passback, whose courses wait in the
+    queue between heartbeats) are left to it."""
     now = now or timezone.now()
     stale = SyncRun.objects.filter(
         status__in=tuple(LEASED), heartbeat_at__lt=now - lease()
-    ).exclude(kind=SyncRun.Kind.PASSBACK)
+    ).exclude(kind__in=kinds_with_own_reaper())
     if district is not None:
         stale = stale.filter(district=district)
     return stale.select_related("district")
