@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
+from integration.canvas.errors import CanvasNotAnApi
 from integration.http.errors import (
     RestrictedAddress,
     UpstreamAuthFailed,
@@ -30,7 +31,7 @@ from integration.http.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from integration.oneroster.errors import VendorKeyRejected
+from integration.oneroster.errors import OneRosterNotAnApi, VendorKeyRejected
 from tenants.models import AuditEvent, District
 from tenants.services.audit import audit_record
 from tenants.services.clients import district_canvas_client, district_oneroster_client
@@ -171,6 +172,11 @@ def _transport_reason(exc: UpstreamError, *, system: str, url: str) -> str | Non
         )
     if isinstance(exc, UpstreamRateLimited):
         return f"{system} is rate-limiting us: run the check again in a few minutes."
+    if isinstance(exc, OneRosterNotAnApi | CanvasNotAnApi):
+        return (
+            f"{host} answered, but not the way {system} does: it sent a web page (a sign-in "
+            f"page or a proxy's), so check that the address is {system}'s API."
+        )
     if isinstance(exc, UpstreamProtocolError):
         return f"{host} answered, but not the way {system} does: check the address."
     return None

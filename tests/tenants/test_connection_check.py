@@ -166,6 +166,7 @@ def test_an_answer_that_is_not_oneroster(district, upstream):
     _report, steps = run(district)
     assert steps[cc.STEP_ONEROSTER_ORG].ok is False
     assert "answered, but not the way the SIS does" in steps[cc.STEP_ONEROSTER_ORG].reason
+    assert "sent a web page" in steps[cc.STEP_ONEROSTER_ORG].reason
 
 
 def test_a_server_error_is_reported_with_its_status(district, upstream):
