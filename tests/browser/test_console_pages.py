@@ -1,0 +1,179 @@
+"""Every console page (and the sign-in and a few admin pages) in headless Chromium, with
+seeded data: axe-core finds no serious or critical violation, the keyboard reaches the skip
+link first and sees where it is, and each page is kept as a screenshot in
+``test-artifacts/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from evaluation.models import EvaluationReport, EvaluationRow
+from gradepassback.models import PassbackCourse, PassbackRun
+from runs.models import SyncRun, SyncRunLog
+from tenants.models import AuditEvent, District
+from tenants.services.audit import audit_record
+from tests.browser.conftest import PASSWORD
+from tests.console.conftest import conflict_make, mirror_make, run_make
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+COUNTS = {
+    "users": {"create": 1280, "update": 14, "drop": 3, "keep": 8716},
+    "courses": {"create": 96, "keep": 410},
+    "enrollments": {"create": 4210, "update": 2, "drop": 40, "keep": 30114},
+}
+MATCHES = dict.fromkeys(
+    ("matched_sis_id", "matched_login", "matched_email", "ambiguous", "new", "orphan"), 0
+)
+
+
+def seed() -> dict[str, object]:
+    """A district after a few weeks of syncs: finished, failed and held runs, a dry run, a
+    passback of 300 courses, an evaluation, conflicts and audit rows; and two more districts."""
+    district = District.objects.create(
+        slug="cedar-valley",
+        name="Cedar Valley Schools",
+        status=District.Status.ACTIVE,
+        term_mode=District.TermMode.CONSOLIDATED,
+        oneroster_base_url="https://sis.cedar-valley.example.org/ims/oneroster/v1p1",
+        oneroster_token_url="https://sis.cedar-valley.example.org/oauth2/token",
+        oneroster_client_id="cedar-client",
+        canvas_base_url="https://cedar-valley.instructure.example",
+        canvas_account_id="1",
+        notification_emails="it@cedar-valley.example.org",
+    )
+    mirror_make(district)
+    runs: dict[str, SyncRun] = {}
+    for day in (9, 8, 7, 6, 5, 4, 3, 2):
+        runs["delta"] = run_make(
+            district,
+            kind="delta",
+            minutes_ago=day * 1440,
+            took=60 + day * 7,
+            counts={"users": {"create": day * 3, "update": day}, "enrollments": {"create": day * 11}},
+            canvas_import_id=str(100 + day),
+            canvas_import_state="imported",
+        )
+    runs["failed"] = run_make(
+        district, kind="delta", status="failed", minutes_ago=1300, error="The SIS timed out."
+    )
+    runs["full"] = run_make(
+        district,
+        kind="full",
+        minutes_ago=600,
+        took=141,
+        full_read=True,
+        counts=COUNTS,
+        canvas_import_id="211",
+        canvas_import_state="imported",
+        plan_summary={"by_school": {"SCH1": {"name": "Cedar High", "files": COUNTS}}},
+    )
+    SyncRun.objects.filter(pk=runs["full"].pk).update(
+        decided_at=runs["full"].started_at + dt.timedelta(seconds=90)
+    )
+    runs["nochange"] = run_make(district, kind="delta", minutes_ago=300, took=12, counts={})
+    runs["discarded"] = run_make(
+        district, kind="full", status="discarded", minutes_ago=200, counts=COUNTS
+    )
+    runs["dry_run"] = run_make(district, kind="dry_run", minutes_ago=150, counts=COUNTS)
+    runs["passback"] = run_make(
+        district, kind="passback", minutes_ago=100, counts={"results": {"pushed": 1774}}
+    )
+    passback = PassbackRun.objects.create(
+        run=runs["passback"], courses_total=300, courses_done=300
+    )
+    PassbackCourse.objects.bulk_create(
+        PassbackCourse(
+            passback_run=passback,
+            sis_course_id=f"C{n:04d}",
+            status="failed" if n % 50 == 0 else "succeeded",
+            pushed=n % 17,
+            unchanged=n % 5,
+            error="Canvas refused the request." if n % 50 == 0 else "",
+        )
+        for n in range(1, 301)
+    )
+    runs["held"] = run_make(
+        district,
+        kind="delta",
+        status="held",
+        minutes_ago=20,
+        counts=COUNTS,
+        held_reason="3,100 enrollments would be dropped (12% of them, above the 5% guard).",
+    )
+    for message in ("Read 12 pages from OneRoster.", "Held for approval."):
+        SyncRunLog.objects.create(run=runs["held"], message=message)
+    report = EvaluationReport.objects.create(
+        run=run_make(district, kind="evaluation", minutes_ago=5000),
+        district=district,
+        summary={
+            "users": {**MATCHES, "matched_sis_id": 900, "matched_login": 12, "new": 40, "orphan": 3},
+            "courses": {**MATCHES, "matched_sis_id": 80, "new": 16},
+            "sections": {**MATCHES, "matched_sis_id": 80, "new": 16},
+            "checks": {"users": {"login_changes": 2}},
+            "change_sis_id": {"users": 12},
+        },
+        risks=[{"level": "medium", "text": "3 Canvas accounts from the previous SIS match."}],
+    )
+    EvaluationRow.objects.create(
+        report=report, object_type="user", match="orphan", canvas_id=6, canvas_sis_id="OLD-6"
+    )
+    for n in range(4):
+        conflict_make(district, run=runs["full"], school="SCH1")
+    audit_record(
+        actor=None,
+        actor_label="csm",
+        action=AuditEvent.Action.SETTINGS_CHANGED,
+        district=district,
+        target=district.slug,
+        changes={"course_grade_mode": ["task", "own_lineitem"], "observers_enabled": [False, True]},
+    )
+    troubled = District.objects.create(
+        slug="maple-grove",
+        name="Maple Grove ISD",
+        status=District.Status.ACTIVE,
+        last_check_ok=False,
+        last_check_at=timezone.now() - dt.timedelta(hours=5),
+    )
+    run_make(troubled, kind="delta", status="failed", minutes_ago=600, error="UpstreamTimeout")
+    District.objects.create(slug="pine-ridge", name="Pine Ridge Schools")
+    return {"district": district, "runs": runs, "report": report}
+
+
+@pytest.fixture
+def signed_in(django_db_setup, browser, live_server, staff_with_device, artifacts):
+    user, _ = staff_with_device
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.screenshot(path=str(artifacts / "pages-sign-in.png"), full_page=True)
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("[type=submit]")
+    page.wait_for_url("**/admin/")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def console_pages(data: dict[str, object]) -> list[tuple[str, str]]:
+    runs = data["runs"]
+    slug = data["district"].slug
+    return [
+        ("overview", "/console/"),
+        ("district", f"/console/districts/{slug}/"),
+        ("run", f"/console/runs/{runs['full'].pk}/"),
+        ("run-held", f"/console/runs/{runs['held'].pk}/"),
+    ]
+
+
+def test_before_screenshots(signed_in, live_server, artifacts):
+    data = seed()
+    for name, path in console_pages(data):
+        signed_in.goto(live_server.url + path)
+        signed_in.screenshot(path=str(artifacts / f"before-{name}.png"), full_page=True)
