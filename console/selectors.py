@@ -21,7 +21,7 @@ from console.display import (
     changed_rows,
     changes_text,
     duration,
-    run_seconds,
+    run_worked_seconds,
 )
 from provisioning.mapping import FILES, consolidated_term_prefix
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
@@ -66,7 +66,7 @@ def run_row(run: SyncRun, *, now: dt.datetime | None = None) -> RunRow:
         tone=STATUS_TONES.get(run.status, "neutral"),
         age=age(run.finished_at or run.started_at or run.created_at, now=now),
         # A held or queued run is waiting, not working: no running time to show.
-        duration=duration(run_seconds(run, now=now))
+        duration=duration(run_worked_seconds(run, now=now))
         if run.status in (*SyncRun.FINAL_STATUSES, S.RUNNING, S.APPLYING)
         else "",
         changes=changes_text(run),

@@ -24,11 +24,18 @@ from console.access import abilities, can, console_view, require
 from console.charts import run_chart
 from console.display import (
     KIND_SHORT,
+    PASSBACK_OBJECTS,
     STATUS_TONES,
     age,
     audit_lines,
+    changed_rows,
     duration,
-    run_seconds,
+    file_label,
+    number,
+    passback_counts_text,
+    run_waited_seconds,
+    run_worked_seconds,
+    words,
 )
 from console.exports import csv_response
 from console.forms import (
@@ -66,7 +73,8 @@ from evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
 from evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
 from evaluation.models import EvaluationReport, EvaluationRow
 from evaluation.selectors import evaluation_report_list, evaluation_row_list
-from gradepassback.selectors import passback_conflict_list
+from gradepassback.models import PassbackCourse
+from gradepassback.selectors import passback_conflict_list, passback_course_list
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
@@ -242,6 +250,16 @@ def _run_buttons(
     return buttons
 
 
+def _users_matched(report: EvaluationReport) -> dict[str, int]:
+    """A report's user counts for the district page, whatever keys its summary has."""
+    users = (report.summary or {}).get("users") or {}
+    matched = ("matched_sis_id", "matched_login", "matched_email")
+    return {
+        "matched": sum(users.get(key, 0) for key in matched),
+        **{key: users.get(key, 0) for key in ("new", "orphan", "ambiguous")},
+    }
+
+
 def _district_page(
     request: HttpRequest, district: District, *, settings_form: DistrictOptionsForm | None = None
 ) -> HttpResponse:
@@ -265,7 +283,7 @@ def _district_page(
         passback_schedule=district.get_passback_schedule_display()
         if district.passback_enabled
         else "off",
-        reports=evaluation_report_list(district=district)[:5],
+        reports=[(r, _users_matched(r)) for r in evaluation_report_list(district=district)[:5]],
         open_errors=open_conflicts.get(Conflict.Severity.ERROR, 0),
         open_warnings=open_conflicts.get(Conflict.Severity.WARNING, 0),
         status_tone={"active": "success", "paused": "neutral"}.get(district.status, "info"),
@@ -473,6 +491,55 @@ def _phase(run: SyncRun) -> str:
     return "Starting"
 
 
+#: The phases a provisioning run goes through, in order (a dry run stops after planning).
+SYNC_PHASES = (
+    SyncRun.Phase.READING,
+    SyncRun.Phase.PLANNING,
+    SyncRun.Phase.BUILDING,
+    SyncRun.Phase.IMPORTING,
+    SyncRun.Phase.COMMITTING,
+)
+
+
+def _progress(run: SyncRun, passback: Any) -> dict[str, Any]:
+    """The live run's progress: the current phase's measure (``value`` of ``max``, with the
+    words to say it) when the source gives one, and the phases done and to come. Without a
+    measure the bar is indeterminate."""
+    progress = run.progress or {}
+    measure: dict[str, Any] = {}
+    if run.kind == SyncRun.Kind.PASSBACK and passback and passback.courses_total:
+        done, total = passback.courses_done, passback.courses_total
+        measure = {"value": done, "max": total, "text": f"{done:,} of {total:,} courses done"}
+    elif run.phase == SyncRun.Phase.READING and progress.get("pages_total"):
+        done = min(progress.get("pages_read", 0), progress["pages_total"])
+        text = f"{done:,} of {progress['pages_total']:,} pages read"
+        if progress.get("records_total"):
+            text += (
+                f" ({progress.get('records_read', 0):,} of {progress['records_total']:,} records)"
+            )
+        measure = {"value": done, "max": progress["pages_total"], "text": text}
+    elif run.phase == SyncRun.Phase.IMPORTING and progress.get("import_progress") is not None:
+        done = int(progress["import_progress"])
+        measure = {"value": done, "max": 100, "text": f"Canvas has imported {done}%"}
+    note = ""
+    if run.phase in (SyncRun.Phase.PLANNING, SyncRun.Phase.BUILDING) and progress.get(
+        "rows_planned"
+    ):
+        note = f"{progress['rows_planned']:,} rows planned"
+    steps = []
+    if run.kind in (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN):
+        phases = SYNC_PHASES[:2] if run.kind == SyncRun.Kind.DRY_RUN else SYNC_PHASES
+        current = phases.index(run.phase) if run.phase in phases else -1
+        steps = [
+            {
+                "label": SyncRun.Phase(phase).label,
+                "state": "done" if i < current else "current" if i == current else "todo",
+            }
+            for i, phase in enumerate(phases)
+        ]
+    return {"measure": measure, "note": note, "steps": steps}
+
+
 def _outcome(run: SyncRun) -> str:
     """A finished run's result in a few words (the badge already says the status)."""
     S = SyncRun.Status
@@ -480,6 +547,8 @@ def _outcome(run: SyncRun) -> str:
         return "Stopped; nothing was committed"
     if run.status == S.DISCARDED:
         return "Nothing was sent"
+    if run.status == S.CANCELLED:
+        return "Cancelled; nothing was sent"
     if run.kind == SyncRun.Kind.EVALUATION:
         return "Report ready"
     if run.kind == SyncRun.Kind.DRY_RUN:
@@ -489,6 +558,28 @@ def _outcome(run: SyncRun) -> str:
     if run.canvas_import_id:
         return f"Canvas import {run.canvas_import_id}: {run.canvas_import_state or 'done'}"
     return "Nothing to send: Canvas was up to date"
+
+
+def _import_note(run: SyncRun) -> str:
+    """Why a run has no Canvas SIS import, in its own case."""
+    S = SyncRun.Status
+    if run.kind == SyncRun.Kind.DRY_RUN:
+        return "A dry run sends nothing to Canvas."
+    if run.kind == SyncRun.Kind.EVALUATION:
+        return "An evaluation only reads Canvas."
+    if run.kind == SyncRun.Kind.PASSBACK:
+        return "Grade passback writes to the SIS, not through SIS imports."
+    if run.status == S.DISCARDED:
+        return "The plan was discarded, so nothing was sent to Canvas."
+    if run.status == S.CANCELLED:
+        return "The run was cancelled before anything was sent to Canvas."
+    if run.status == S.FAILED:
+        return "The run stopped before an SIS import was sent."
+    if run.status == S.SUCCEEDED:
+        return "Nothing changed since the last run, so no SIS import was needed."
+    if run.status == S.HELD:
+        return "Nothing is sent until the plan is approved."
+    return "No SIS import yet: it is sent once the plan is built."
 
 
 def _change_cell(counts: dict[str, int] | None) -> str:
@@ -503,6 +594,49 @@ def _change_cell(counts: dict[str, int] | None) -> str:
     return " ".join(parts)
 
 
+def _counts_title(run: SyncRun) -> str:
+    S = SyncRun.Status
+    if run.status == S.DISCARDED:
+        return "Discarded plan per type (nothing was sent)"
+    if run.status == S.SUCCEEDED and run.kind != SyncRun.Kind.DRY_RUN:
+        return "Changes per type"
+    return "Plan per type"
+
+
+def _other_counts(run: SyncRun) -> list[tuple[str, str]]:
+    """A passback's or an evaluation's counts as (what, "1,774 sent, 404 hidden …")."""
+    rows = []
+    for key, value in sorted((run.counts or {}).items()):
+        if run.kind == SyncRun.Kind.PASSBACK:
+            label = PASSBACK_OBJECTS.get(key, words(key))
+            text = passback_counts_text(value) if isinstance(value, dict) else number(value)
+        else:
+            label = words(key)
+            labels = MATCH_LABELS.get(key, {})
+            text = (
+                ", ".join(
+                    f"{number(v)} {str(labels.get(k, words(k))).lower()}"
+                    for k, v in value.items()
+                    if v
+                )
+                if isinstance(value, dict)
+                else number(value)
+            )
+        rows.append((label, text or "none"))
+    return rows
+
+
+def _zip_note(run: SyncRun) -> str:
+    """What the dry-run zip holds, said before anyone downloads it."""
+    rows = changed_rows(run.counts)
+    if not rows:
+        return "Nothing would change, so the zip holds no CSV file: there is nothing to download."
+    return (
+        f"The zip holds the CSV files a real sync would send to Canvas: {rows:,} rows, one "
+        "file per type. Nothing was sent."
+    )
+
+
 def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
     """What the live part of the run page shows: status, phase, counts, plan, decisions."""
     last = sync_run_log_lines(run=run).order_by("-id").first()
@@ -515,32 +649,66 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         evaluation = EvaluationReport.objects.filter(run=run).first()
     counts = run.counts or {}
     provisioning = run.kind in (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN)
+    waited = run_waited_seconds(run)
     return {
         "run": run,
         "kind_label": KIND_SHORT.get(run.kind, run.kind),
         "tone": STATUS_TONES.get(run.status, "neutral"),
         "phase": _phase(run),
-        "elapsed": duration(run_seconds(run)),
+        "progress": _progress(run, passback),
+        "worked": duration(run_worked_seconds(run)),
+        "waited": duration(waited) if waited >= 1 else "",
         "heartbeat_age": age(run.heartbeat_at),
         # A held run's last log line is the hold itself.
         "held_age": age(last.created_at) if last else "",
-        "counts_rows": [(f, counts.get(f, {})) for f in FILES if counts.get(f)]
+        "counts_title": _counts_title(run),
+        "counts_rows": [(file_label(f), counts.get(f, {})) for f in FILES if counts.get(f)]
         if provisioning
         else [],
-        "other_counts": sorted(counts.items()) if not provisioning else [],
+        "other_counts": _other_counts(run) if not provisioning else [],
         "school_rows": [
             (
                 entry.get("name") or names.get(school, school or "District-wide"),
                 [_change_cell(entry.get("files", {}).get(f)) for f in FILES],
             )
             for school, entry in sorted(schools.items(), key=lambda i: i[1].get("name", ""))
-        ],
-        "files": list(FILES),
+        ]
+        if run.status != SyncRun.Status.DISCARDED
+        else [],
+        "files": [file_label(f) for f in FILES],
         "guards": summary.get("guards", []),
-        "source": summary.get("source", {}),
+        "source": [(words(c), v) for c, v in summary.get("source", {}).items()],
         "passback": passback,
         "evaluation": evaluation,
+        "import_note": _import_note(run),
+        "zip_note": _zip_note(run) if run.kind == SyncRun.Kind.DRY_RUN else "",
+        "zip_ready": bool(run.dry_run_zip) and changed_rows(run.counts) > 0,
         "can": abilities(request),
+    }
+
+
+#: Courses per page of a passback run's course list.
+COURSES_PAGE_SIZE = 50
+
+
+def _passback_courses(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
+    """The passback run's courses, filtered by course and state, one page at a time."""
+    passback = getattr(run, "passback", None)
+    if run.kind != SyncRun.Kind.PASSBACK or passback is None:
+        return {}
+    course = request.GET.get("course", "").strip()
+    state = request.GET.get("state", "")
+    courses = passback_course_list(passback=passback)
+    if course:
+        courses = courses.filter(sis_course_id__icontains=course)
+    if state in PassbackCourse.Status.values:
+        courses = courses.filter(status=state)
+    page = Paginator(courses, COURSES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "course_page": page,
+        "course_filter": {"course": course, "state": state},
+        "course_states": PassbackCourse.Status.choices,
+        "query_string": _query_string(course=course, state=state),
     }
 
 
@@ -577,6 +745,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             passback_conflicts=passback_conflict_list(run=run)[:200]
             if run.kind == SyncRun.Kind.PASSBACK
             else [],
+            **_passback_courses(request, run),
         ),
     )
 

@@ -53,7 +53,7 @@ def seed() -> dict[str, object]:
             kind="delta",
             minutes_ago=day * 1440,
             took=60 + day * 7,
-            counts={"users": {"create": day * 3, "update": day}, "enrollments": {"create": day * 11}},
+            counts={"users": {"create": day * 3, "update": day}, "enrollments": {"create": 11}},
             canvas_import_id=str(100 + day),
             canvas_import_state="imported",
         )
@@ -82,9 +82,7 @@ def seed() -> dict[str, object]:
     runs["passback"] = run_make(
         district, kind="passback", minutes_ago=100, counts={"results": {"pushed": 1774}}
     )
-    passback = PassbackRun.objects.create(
-        run=runs["passback"], courses_total=300, courses_done=300
-    )
+    passback = PassbackRun.objects.create(run=runs["passback"], courses_total=300, courses_done=300)
     PassbackCourse.objects.bulk_create(
         PassbackCourse(
             passback_run=passback,
@@ -110,7 +108,7 @@ def seed() -> dict[str, object]:
         run=run_make(district, kind="evaluation", minutes_ago=5000),
         district=district,
         summary={
-            "users": {**MATCHES, "matched_sis_id": 900, "matched_login": 12, "new": 40, "orphan": 3},
+            "users": {**MATCHES, "matched_sis_id": 900, "matched_login": 12, "orphan": 3},
             "courses": {**MATCHES, "matched_sis_id": 80, "new": 16},
             "sections": {**MATCHES, "matched_sis_id": 80, "new": 16},
             "checks": {"users": {"login_changes": 2}},
@@ -121,7 +119,7 @@ def seed() -> dict[str, object]:
     EvaluationRow.objects.create(
         report=report, object_type="user", match="orphan", canvas_id=6, canvas_sis_id="OLD-6"
     )
-    for n in range(4):
+    for _ in range(4):
         conflict_make(district, run=runs["full"], school="SCH1")
     audit_record(
         actor=None,
