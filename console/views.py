@@ -82,6 +82,7 @@ from provisioning.services.conflicts import conflict_resolve as resolve
 from runs.models import SyncRun
 from runs.services.lifecycle import SyncRunError, SyncRunTransitionError, sync_run_discard
 from tenants import permissions
+from tenants.labels import district_field_label
 from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
@@ -204,8 +205,15 @@ def _check_steps(district: District) -> list[dict[str, Any]]:
 
 
 def _check_context(request: HttpRequest, district: District) -> dict[str, Any]:
+    proved = (
+        run_list(district=district, status=SyncRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
     return {
         "district": district,
+        # A successful run proves the connection as well as a check does.
+        "proved_by": run_row(proved) if proved else None,
         "check_steps": _check_steps(district),
         "check_age": age(district.last_check_at),
         "check_pending": console_check_pending(district=district),
@@ -320,7 +328,9 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 district=district,
                 preview=preview,
                 posted=[(k, v) for k, v in posted if k != "csrfmiddlewaretoken"],
-                other_changes=sorted(set(changes) - {"term_mode"}),
+                other_changes=sorted(
+                    district_field_label(name) for name in set(changes) - {"term_mode"}
+                ),
                 from_label=District.TermMode(district.term_mode).label,
                 to_label=District.TermMode(changes["term_mode"]).label,
                 to_short=District.TermMode(changes["term_mode"]).label.split(":")[0],
@@ -339,7 +349,8 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as exc:
         form.add_error(None, exc)
         return _district_page(request, district, settings_form=form)
-    messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
+    saved = "; ".join(sorted(district_field_label(name) for name in changes))
+    messages.success(request, f"Saved: {saved}.")
     return redirect(reverse("console:district", args=[district.slug]) + "#settings")
 
 

@@ -174,7 +174,7 @@ def test_a_csm_onboards_a_district_and_runs_it_from_the_console(
     expect(page.locator("body")).to_contain_text("nothing moves")
     shoot(page, artifacts, "07-term-mode-preview")
     page.click("button:has-text('Switch to')")
-    expect(page.locator(".messages")).to_contain_text("term_mode")
+    expect(page.locator(".messages")).to_contain_text("Term mode")
     district = District.objects.get(slug="cedar-valley")
     assert district.term_mode == District.TermMode.AS_IS
     assert district.status == District.Status.ACTIVE

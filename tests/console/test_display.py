@@ -91,7 +91,10 @@ def test_the_chart_scales_bars_to_duration_and_dots_to_changed_rows():
     assert chart.bars[0].cy < chart.bars[1].cy < chart.bars[2].cy
     assert "Run #2 (delta)" in chart.bars[1].title
     assert chart.ticks[-1].left == "2 min 0 s"
-    assert chart.bars[0].label == "03-03"
+    # Each run is labelled on the axis: its number, then its day.
+    assert [bar.label for bar in chart.bars] == ["#1", "#2", "#3"]
+    assert chart.bars[0].when == "03-03"
+    assert [bar.mark for bar in chart.bars] == ["", "failed", ""]
 
 
 def test_no_runs_draw_no_chart():
