@@ -96,6 +96,12 @@ def words(key: str) -> str:
     return spaced.strip().capitalize()
 
 
+def sentence(label: str) -> str:
+    """``Settings Changed`` → ``Settings changed``: labels in sentence case."""
+    text = str(label)
+    return text[:1].upper() + text[1:].lower()
+
+
 def file_label(name: str) -> str:
     return FILE_LABELS.get(name, words(name))
 

@@ -251,8 +251,41 @@ def _attention(row: DistrictRow, *, now: dt.datetime) -> list[tuple[str, str]]:
     return reasons
 
 
+@dataclass(frozen=True)
+class DateRange:
+    """``from``/``to`` days of a list's filter form (both ends included, UTC)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @classmethod
+    def from_query(cls, query: Any) -> DateRange:
+        def day(name: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(query.get(name, "").strip())
+            except ValueError:
+                return None
+
+        return cls(start=day("from"), end=day("to"))
+
+    def as_query(self) -> dict[str, str]:
+        values = {"from": self.start, "to": self.end}
+        return {k: v.isoformat() for k, v in values.items() if v is not None}
+
+    def apply(self, rows: QuerySet, field: str) -> QuerySet:
+        if self.start is not None:
+            rows = rows.filter(**{f"{field}__date__gte": self.start})
+        if self.end is not None:
+            rows = rows.filter(**{f"{field}__date__lte": self.end})
+        return rows
+
+
 def run_list(
-    *, district: District | None = None, kind: str = "", status: str = ""
+    *,
+    district: District | None = None,
+    kind: str = "",
+    status: str = "",
+    dates: DateRange | None = None,
 ) -> QuerySet[SyncRun]:
     runs = SyncRun.objects.select_related("district").defer(*district_secret_paths("district"))
     if district is not None:
@@ -261,6 +294,8 @@ def run_list(
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
+    if dates is not None:
+        runs = dates.apply(runs, "created_at")
     return runs.order_by("-created_at", "-id")
 
 
@@ -328,11 +363,13 @@ class ConflictFilters:
     age: str = ""
     state: str = "open"
     search: str = ""
+    dates: DateRange = field(default_factory=DateRange)
 
     @classmethod
     def from_query(cls, query: Any) -> ConflictFilters:
         state = query.get("state", "open")
         return cls(
+            dates=DateRange.from_query(query),
             district=query.get("district", "").strip(),
             kind=query.get("kind", "").strip(),
             severity=query.get("severity", "").strip(),
@@ -351,6 +388,7 @@ class ConflictFilters:
             "age": self.age,
             "state": self.state,
             "q": self.search,
+            **self.dates.as_query(),
         }
         return {k: v for k, v in values.items() if v}
 
@@ -385,6 +423,7 @@ def conflict_browse(
         conflicts = conflicts.filter(
             Q(sourced_id__icontains=filters.search) | Q(detail__icontains=filters.search)
         )
+    conflicts = filters.dates.apply(conflicts, "last_seen")
     return conflicts.order_by("-last_seen", "kind", "sourced_id")
 
 
@@ -397,7 +436,13 @@ def conflict_open_counts(*, district: District) -> dict[str, int]:
     )
 
 
-def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[AuditEvent]:
+def audit_browse(
+    *,
+    district_slug: str = "",
+    action: str = "",
+    search: str = "",
+    dates: DateRange | None = None,
+) -> QuerySet[AuditEvent]:
     """Audit rows of every district (or one), newest first."""
     events = AuditEvent.objects.select_related("district", "actor").defer(
         *district_secret_paths("district")
@@ -406,6 +451,10 @@ def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[Audit
         events = events.filter(district__slug=district_slug)
     if action:
         events = events.filter(action=action)
+    if search:
+        events = events.filter(Q(actor_label__icontains=search) | Q(target__icontains=search))
+    if dates is not None:
+        events = dates.apply(events, "created_at")
     return events.order_by("-created_at", "-id")
 
 

@@ -35,6 +35,7 @@ from console.display import (
     passback_counts_text,
     run_waited_seconds,
     run_worked_seconds,
+    sentence,
     words,
 )
 from console.exports import csv_response
@@ -49,6 +50,7 @@ from console.selectors import (
     CONFLICT_AGES,
     OVERVIEW_SORTS,
     ConflictFilters,
+    DateRange,
     audit_browse,
     conflict_browse,
     conflict_open_counts,
@@ -444,6 +446,10 @@ def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
 # --- runs ----------------------------------------------------------------------------------
 
 
+def _stamp() -> str:
+    return timezone.now().strftime("%Y%m%d-%H%M")
+
+
 @console_view
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
@@ -451,16 +457,41 @@ def runs(request: HttpRequest) -> HttpResponse:
     district = District.objects.filter(slug=slug).first() if slug else None
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
+    dates = DateRange.from_query(request.GET)
     selected = permissions.scoped(
         request.user,
         run_list(
             district=district,
             kind=kind if kind in SyncRun.Kind.values else "",
             status=status if status in SyncRun.Status.values else "",
+            dates=dates,
         ),
         via="district",
     )
+    if request.GET.get("format") == "csv":
+        # Run metadata only (no student data): whoever may see the runs may download them.
+        header = ("run", "district", "kind", "status", "queued", "started", "finished",
+                  "worked_seconds", "waited_seconds", "asked_by", "changes", "error")  # fmt: skip
+        rows = (
+            (
+                r.pk,
+                r.district.slug,
+                r.get_kind_display(),
+                r.get_status_display(),
+                r.created_at.isoformat(),
+                r.started_at.isoformat() if r.started_at else "",
+                r.finished_at.isoformat() if r.finished_at else "",
+                round(run_worked_seconds(r) or 0),
+                round(run_waited_seconds(r)),
+                r.requested_label or r.get_trigger_display(),
+                run_row(r).changes,
+                r.error,
+            )
+            for r in selected.iterator(chunk_size=2000)
+        )
+        return csv_response([header, *rows], filename=f"runs-{_stamp()}.csv")
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"district": slug, "kind": kind, "status": status, **dates.as_query()}
     return render(
         request,
         "console/runs.html",
@@ -469,8 +500,8 @@ def runs(request: HttpRequest) -> HttpResponse:
             page=page,
             rows=[run_row(r) for r in page.object_list],
             districts=district_list(),
-            filters={"district": slug, "kind": kind, "status": status},
-            query_string=_query_string(district=slug, kind=kind, status=status),
+            filters={**query, "from": dates.start, "to": dates.end},
+            query_string=_query_string(**query),
             kinds=SyncRun.Kind.choices,
             statuses=SyncRun.Status.choices,
         ),
@@ -880,8 +911,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
             "state",
             "resolution_note",
         )
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        return csv_response([header, *rows], filename=f"conflicts-{stamp}.csv")
+        return csv_response([header, *rows], filename=f"conflicts-{_stamp()}.csv")
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
     query = filters.as_query()
     return render(
@@ -1030,14 +1060,36 @@ def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("district", "")
     action = request.GET.get("action", "")
+    search = request.GET.get("q", "").strip()
+    dates = DateRange.from_query(request.GET)
     events = permissions.scoped(
         request.user,
         audit_browse(
-            district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+            district_slug=slug,
+            action=action if action in AuditEvent.Action.values else "",
+            search=search,
+            dates=dates,
         ),
         via="district",
     )
+    if request.GET.get("format") == "csv":
+        # Targets and notes can name students (a resolved conflict): a student-data export.
+        require(request, "export_student_data")
+        header = ("when", "who", "district", "what", "target", "changes")
+        rows = (
+            (
+                e.created_at.isoformat(),
+                e.actor_label,
+                e.district.slug if e.district else "",
+                sentence(e.get_action_display()),
+                e.target,
+                "; ".join(f"{name}: {change}" for name, change in audit_lines(e.changes)),
+            )
+            for e in events.iterator(chunk_size=2000)
+        )
+        return csv_response([header, *rows], filename=f"audit-{_stamp()}.csv")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"district": slug, "action": action, "q": search, **dates.as_query()}
     return render(
         request,
         "console/audit.html",
@@ -1046,8 +1098,8 @@ def audit(request: HttpRequest) -> HttpResponse:
             page=page,
             events=[(e, audit_lines(e.changes)) for e in page.object_list],
             districts=district_list(),
-            actions=AuditEvent.Action.choices,
-            filters={"district": slug, "action": action},
-            query_string=_query_string(district=slug, action=action),
+            actions=[(value, sentence(label)) for value, label in AuditEvent.Action.choices],
+            filters={**query, "from": dates.start, "to": dates.end},
+            query_string=_query_string(**query),
         ),
     )

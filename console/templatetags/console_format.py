@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from console.display import file_label, number
+from console.display import file_label, number, sentence
 
 register = template.Library()
 
@@ -23,3 +23,6 @@ def num(value: Any) -> str:
 def filelabel(name: str) -> str:
     """``{{ "user_observers"|filelabel }}`` → ``Observer links``."""
     return file_label(name)
+
+
+register.filter("sentence", sentence)

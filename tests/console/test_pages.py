@@ -134,7 +134,7 @@ def test_the_district_page_shows_check_steps_runs_chart_and_audit(console, make_
     assert "Canvas refused the API token." in body
     assert "<svg" in body
     assert "4 rows changed" in body
-    assert "District Created" in body
+    assert "District created" in body
     assert "••••" + CANVAS_TOKEN[-4:] in body
     assert_no_secret(body)
 
