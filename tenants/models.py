@@ -290,6 +290,9 @@ class PartnerCredential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The README's name for it, in the admin too.
+        verbose_name = "gradebook partner key"
+        verbose_name_plural = "gradebook partner key"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="partnercredential_singleton"),
         ]

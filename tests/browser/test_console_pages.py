@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from evaluation.models import EvaluationReport, EvaluationRow
@@ -141,13 +142,50 @@ def seed() -> dict[str, object]:
     return {"district": district, "runs": runs, "report": report}
 
 
+def violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def keyboard_check(page) -> None:
+    """The first Tab stop is the skip link, it shows where the focus is (an outline of at
+    least 3 px) and it leads to the content."""
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        """() => {
+            const el = document.activeElement, style = getComputedStyle(el);
+            return {cls: el.className, href: el.getAttribute('href'), text: el.textContent,
+                    outline: style.outlineStyle, width: parseFloat(style.outlineWidth),
+                    top: el.getBoundingClientRect().top};
+        }"""
+    )
+    assert "skip-link" in focused["cls"], focused
+    assert focused["href"] == "#main"
+    assert focused["outline"] != "none"
+    assert focused["width"] >= 3
+    assert focused["top"] >= 0  # on screen once focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
 @pytest.fixture
 def signed_in(django_db_setup, browser, live_server, staff_with_device, artifacts):
     user, _ = staff_with_device
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     context.set_default_timeout(20_000)
     page = context.new_page()
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     page.goto(f"{live_server.url}/admin/login/")
+    assert page.locator("h1").inner_text() == "Sign in"
+    assert violations(page) == []
+    # The sign-in page starts in the username field: the form is the content.
+    assert page.evaluate("document.activeElement.id") == "id_username"
     page.screenshot(path=str(artifacts / "pages-sign-in.png"), full_page=True)
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
@@ -157,6 +195,7 @@ def signed_in(django_db_setup, browser, live_server, staff_with_device, artifact
         yield page
     finally:
         context.close()
+    assert missing == [], missing  # no favicon (or other) 404
 
 
 def console_pages(data: dict[str, object]) -> list[tuple[str, str]]:
@@ -164,14 +203,78 @@ def console_pages(data: dict[str, object]) -> list[tuple[str, str]]:
     slug = data["district"].slug
     return [
         ("overview", "/console/"),
+        ("overview-attention", "/console/?attention=1"),
+        ("district-new", "/console/districts/new/"),
         ("district", f"/console/districts/{slug}/"),
+        ("district-credentials", f"/console/districts/{slug}/credentials/"),
         ("run", f"/console/runs/{runs['full'].pk}/"),
         ("run-held", f"/console/runs/{runs['held'].pk}/"),
+        ("run-discarded", f"/console/runs/{runs['discarded'].pk}/"),
+        ("run-no-change", f"/console/runs/{runs['nochange'].pk}/"),
+        ("run-dry-run", f"/console/runs/{runs['dry_run'].pk}/"),
+        ("run-passback", f"/console/runs/{runs['passback'].pk}/"),
+        ("run-failed", f"/console/runs/{runs['failed'].pk}/"),
+        ("runs", "/console/runs/"),
+        ("conflicts", "/console/conflicts/?state=all"),
+        ("audit", "/console/audit/"),
+        ("evaluation", f"/console/evaluations/{data['report'].pk}/"),
     ]
 
 
-def test_before_screenshots(signed_in, live_server, artifacts):
+ADMIN_PAGES = [
+    ("admin-index", "/admin/"),
+    ("admin-districts", "/admin/tenants/district/"),
+    ("admin-partner-key", "/admin/tenants/partnercredential/"),
+]
+
+
+def test_every_console_page_passes_axe_and_works_by_keyboard(signed_in, live_server, artifacts):
     data = seed()
+    page = signed_in
+    found = {}
     for name, path in console_pages(data):
-        signed_in.goto(live_server.url + path)
-        signed_in.screenshot(path=str(artifacts / f"before-{name}.png"), full_page=True)
+        page.goto(live_server.url + path)
+        found[name] = violations(page)
+        keyboard_check(page)
+        page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
+    assert found == {name: [] for name, _ in console_pages(data)}
+
+
+def test_the_admin_pages_have_no_serious_violations_and_one_name_per_thing(
+    signed_in, live_server, artifacts, staff_with_device
+):
+    seed()
+    user, _ = staff_with_device
+    # The operator who holds the deployment's keys sees every admin page.
+    type(user).objects.filter(pk=user.pk).update(is_superuser=True)
+    page = signed_in
+    found = {}
+    for name, path in ADMIN_PAGES:
+        page.goto(live_server.url + path)
+        found[name] = violations(page)
+        page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
+    assert found == {name: [] for name, _ in ADMIN_PAGES}
+    page.goto(live_server.url + "/admin/")
+    index = page.locator("#content-main").inner_text()
+    assert "Gradebook partner key" in index
+    assert "Partner credentials" not in index
+    assert "LTI platforms" in index
+    page.goto(live_server.url + "/admin/tenants/district/")
+    page.click("text=Cedar Valley Schools")
+    form = page.locator("#content-main").inner_text()
+    assert "OneRoster client ID" in form
+    assert "Oneroster client id" not in form
+
+
+def test_the_run_page_in_a_browser_shows_progress_and_the_chart_links(
+    signed_in, live_server, artifacts
+):
+    data = seed()
+    page = signed_in
+    page.goto(f"{live_server.url}/console/districts/{data['district'].slug}/")
+    chart = page.locator("#run-chart")
+    assert chart.locator("svg a").count() == 0
+    held = data["runs"]["held"]
+    chart.locator(f"nav a:has-text('#{held.pk}')").click()
+    page.wait_for_url(f"**/console/runs/{held.pk}/")
+    assert "Held for approval" in page.locator("#held h2").inner_text()
