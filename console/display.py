@@ -77,8 +77,16 @@ PASSBACK_OUTCOMES = {
 OTHER_KEYS = {
     "full_read": "Read everything",
     "kind": "Kind",
+    "trigger": "Asked from",
     "note": "Note",
     "since": "Changes since",
+    "held_reason": "Why it was held",
+    "counts": "Plan",
+    "ok": "Check passing",
+    "expires_at": "Expires",
+    "heartbeat_at": "Last sign of life",
+    "rows": "Rows",
+    "values": "Values",
 }
 
 
@@ -217,6 +225,10 @@ def value_words(name: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return number(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{words(k)}: {value_words(k, v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_words(name, v) for v in value) or "—"
     try:
         field = District._meta.get_field(name)
     except FieldDoesNotExist:  # not a district setting: shown as it is

@@ -130,6 +130,14 @@ def seed() -> dict[str, object]:
         target=district.slug,
         changes={"course_grade_mode": ["task", "own_lineitem"], "observers_enabled": [False, True]},
     )
+    audit_record(
+        actor=None,
+        actor_label="csm",
+        action=AuditEvent.Action.SYNC_APPROVED,
+        district=district,
+        target=f"run {runs['full'].pk}",
+        changes={"held_reason": "First write.", "counts": COUNTS},
+    )
     troubled = District.objects.create(
         slug="maple-grove",
         name="Maple Grove ISD",

@@ -60,6 +60,18 @@ def test_audit_changes_read_in_words_before_and_after_and_never_a_secret():
     ]
 
 
+def test_audit_values_of_any_shape_read_as_words():
+    lines = audit_lines(
+        {"counts": {"users": {"create": 1280}}, "ok": [None, True], "ids": ["a", "b", "c"]}
+    )
+
+    assert lines == [
+        ("Plan", "Users: Create: 1,280"),
+        ("Check passing", "— → yes"),
+        ("Ids", "a, b, c"),
+    ]
+
+
 def test_counts_and_keys_read_as_words_with_one_number_format():
     assert number(1280) == "1,280"
     assert file_label("user_observers") == "Observer links"
