@@ -681,7 +681,6 @@ def _zip_note(run: SyncRun) -> str:
 
 def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
     """What the live part of the run page shows: status, phase, counts, plan, decisions."""
-    last = sync_run_log_lines(run=run).order_by("-id").first()
     summary = run.plan_summary or {}
     names = school_names(district_ids=[run.district_id])
     schools = summary.get("by_school", {})
@@ -701,8 +700,6 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         "worked": duration(run_worked_seconds(run)),
         "waited": duration(waited) if waited >= 1 else "",
         "heartbeat_age": age(run.heartbeat_at),
-        # A held run's last log line is the hold itself.
-        "held_age": age(last.created_at) if last else "",
         "counts_title": _counts_title(run),
         "counts_rows": [(file_label(f), counts.get(f, {})) for f in FILES if counts.get(f)]
         if provisioning

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -175,7 +176,10 @@ class PassbackRunAdmin(ReadOnlyAdmin):
                 for name in ("lineItems", "results", "courseGrades")
                 if (passback.counts or {}).get(name)
             ],
-            "courses": passback_course_list(passback=passback),
+            # A page of courses at a time: a district-wide run has hundreds.
+            "courses": Paginator(passback_course_list(passback=passback), 50).get_page(
+                request.GET.get("page")
+            ),
             "conflicts": passback_conflict_list(district=run.district, open_only=True).filter(
                 last_run=run
             )[:500],

@@ -103,6 +103,8 @@ def seed() -> dict[str, object]:
         counts=COUNTS,
         held_reason="3,100 enrollments would be dropped (12% of them, above the 5% guard).",
     )
+    held_at = runs["held"].started_at + dt.timedelta(seconds=48)
+    SyncRun.objects.filter(pk=runs["held"].pk).update(progress={"held_at": held_at.isoformat()})
     for message in ("Read 12 pages from OneRoster.", "Held for approval."):
         SyncRunLog.objects.create(run=runs["held"], message=message)
     report = EvaluationReport.objects.create(
@@ -179,6 +181,46 @@ def keyboard_check(page) -> None:
     assert focused["top"] >= 0  # on screen once focused
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+    # The next Tab stop is in the content, past the navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("!!document.activeElement.closest('main')")
+    color = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    assert contrast(color, "rgb(255, 255, 255)") >= 3
+    assert contrast(color, "rgb(245, 246, 248)") >= 3
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG contrast ratio of two ``rgb(r, g, b)`` colours."""
+
+    def luminance(rgb: str) -> float:
+        channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def structure_problems(page) -> list[str]:
+    """Headings that skip a level, a page without one h1, header cells without a scope."""
+    return page.evaluate(
+        """() => {
+            const problems = [];
+            const levels = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
+                .filter(h => h.offsetParent !== null || h.closest('details'))
+                .map(h => Number(h.tagName[1]));
+            if (levels.filter(l => l === 1).length !== 1) problems.push('h1 count');
+            levels.forEach((level, i) => {
+                if (i && level > levels[i - 1] + 1) problems.push(`h${levels[i - 1]} then h${level}`);
+            });
+            document.querySelectorAll('main table').forEach(table => {
+                if (!table.querySelector('th')) problems.push('table without headers');
+                table.querySelectorAll('th:not([scope])').forEach(th =>
+                    problems.push('th without scope: ' + th.textContent.trim().slice(0, 30)));
+            });
+            return problems;
+        }"""
+    )
 
 
 @pytest.fixture
@@ -242,7 +284,7 @@ def test_every_console_page_passes_axe_and_works_by_keyboard(signed_in, live_ser
     found = {}
     for name, path in console_pages(data):
         page.goto(live_server.url + path)
-        found[name] = violations(page)
+        found[name] = violations(page) + structure_problems(page)
         keyboard_check(page)
         page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
     assert found == {name: [] for name, _ in console_pages(data)}
@@ -256,12 +298,16 @@ def test_the_admin_pages_have_no_serious_violations_and_one_name_per_thing(
     # The operator who holds the deployment's keys sees every admin page.
     type(user).objects.filter(pk=user.pk).update(is_superuser=True)
     page = signed_in
+    passback = SyncRun.objects.get(kind="passback")
+    pages = [*ADMIN_PAGES, ("admin-passback", f"/admin/gradepassback/passbackrun/{passback.pk}/")]
     found = {}
-    for name, path in ADMIN_PAGES:
+    for name, path in pages:
         page.goto(live_server.url + path)
         found[name] = violations(page)
         page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
-    assert found == {name: [] for name, _ in ADMIN_PAGES}
+    assert found == {name: [] for name, _ in pages}
+    page.goto(live_server.url + pages[-1][1])
+    assert "Page 1 of 6 (300 courses)" in page.locator("#content").inner_text()
     page.goto(live_server.url + "/admin/")
     index = page.locator("#content-main").inner_text()
     assert "Gradebook partner key" in index
