@@ -211,7 +211,8 @@ def structure_problems(page) -> list[str]:
                 .map(h => Number(h.tagName[1]));
             if (levels.filter(l => l === 1).length !== 1) problems.push('h1 count');
             levels.forEach((level, i) => {
-                if (i && level > levels[i - 1] + 1) problems.push(`h${levels[i - 1]} then h${level}`);
+                const before = levels[i - 1];
+                if (i && level > before + 1) problems.push(`h${before} then h${level}`);
             });
             document.querySelectorAll('main table').forEach(table => {
                 if (!table.querySelector('th')) problems.push('table without headers');
