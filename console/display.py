@@ -200,7 +200,11 @@ def changes_text(run: SyncRun) -> str:
     if run.kind == SyncRun.Kind.PASSBACK:
         shown = passback_counts_text(counts.get("results") or {})
         return f"Scores: {shown}" if shown else ""
+    return plan_text(counts)
 
+
+def plan_text(counts: dict[str, Any]) -> str:
+    """``Users: 1,280 new, 14 updated; Courses: 96 new``: a plan's or run's changes."""
     order = [*FILES, *(name for name in counts if name not in FILES)]
     parts = []
     for file in order:
@@ -243,7 +247,9 @@ def audit_lines(changes: dict[str, Any] | None) -> list[tuple[str, str]]:
     lines = []
     for name, value in (changes or {}).items():
         label = OTHER_KEYS.get(name) or district_field_label(name)
-        if isinstance(value, list) and len(value) == 2:
+        if name == "counts" and isinstance(value, dict):
+            text = plan_text(value) or "no changes"
+        elif isinstance(value, list) and len(value) == 2:
             before, after = (value_words(name, v) for v in value)
             text = f"{before} → {after}"
         else:

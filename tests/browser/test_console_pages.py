@@ -285,9 +285,9 @@ def test_every_console_page_passes_axe_and_works_by_keyboard(signed_in, live_ser
     found = {}
     for name, path in console_pages(data):
         page.goto(live_server.url + path)
+        page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
         found[name] = violations(page) + structure_problems(page)
         keyboard_check(page)
-        page.screenshot(path=str(artifacts / f"pages-{name}.png"), full_page=True)
     assert found == {name: [] for name, _ in console_pages(data)}
 
 

@@ -66,7 +66,7 @@ def test_audit_values_of_any_shape_read_as_words():
     )
 
     assert lines == [
-        ("Plan", "Users: Create: 1,280"),
+        ("Plan", "Users: 1,280 new"),
         ("Check passing", "— → yes"),
         ("Ids", "a, b, c"),
     ]
