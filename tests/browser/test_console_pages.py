@@ -269,6 +269,7 @@ def console_pages(data: dict[str, object]) -> list[tuple[str, str]]:
         ("conflicts", "/console/conflicts/?state=all"),
         ("audit", "/console/audit/"),
         ("evaluation", f"/console/evaluations/{data['report'].pk}/"),
+        ("lti", f"/console/districts/{slug}/lti/"),
     ]
 
 
