@@ -860,6 +860,9 @@ def run_zip(request: HttpRequest, run_id: int) -> FileResponse:
     run = _run(run_id)
     if not run.dry_run_zip:
         raise Http404("This run kept no zip.")
+    if not changed_rows(run.counts):
+        # An empty zip (22 bytes) says nothing; the run page says why there is none.
+        raise Http404("Nothing would change, so this dry run's zip holds no file.")
     return FileResponse(
         run.dry_run_zip.open("rb"),
         as_attachment=True,

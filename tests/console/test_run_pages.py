@@ -95,6 +95,7 @@ def test_an_empty_dry_run_zip_is_explained_instead_of_offered(console, make_dist
     empty_page = body(console, "console:run", empty.pk)
     assert "Nothing would change, so the zip holds no CSV file" in empty_page
     assert "Download the dry-run zip" not in empty_page
+    assert console.get(reverse("console:run_zip", args=[empty.pk])).status_code == 404
     assert "1,285 rows, one file per type" in body(console, "console:run", full.pk)
 
 
