@@ -148,6 +148,19 @@ def seed() -> dict[str, object]:
         last_check_at=timezone.now() - dt.timedelta(hours=5),
     )
     run_make(troubled, kind="delta", status="failed", minutes_ago=600, error="UpstreamTimeout")
+    runs["reading"] = run_make(
+        troubled,
+        kind="full",
+        status="running",
+        minutes_ago=2,
+        phase="reading",
+        progress={
+            "pages_read": 30,
+            "pages_total": 120,
+            "records_read": 29500,
+            "records_total": 118000,
+        },
+    )
     District.objects.create(slug="pine-ridge", name="Pine Ridge Schools")
     return {"district": district, "runs": runs, "report": report}
 
@@ -265,6 +278,7 @@ def console_pages(data: dict[str, object]) -> list[tuple[str, str]]:
         ("run-dry-run", f"/console/runs/{runs['dry_run'].pk}/"),
         ("run-passback", f"/console/runs/{runs['passback'].pk}/"),
         ("run-failed", f"/console/runs/{runs['failed'].pk}/"),
+        ("run-reading", f"/console/runs/{runs['reading'].pk}/"),
         ("runs", "/console/runs/"),
         ("conflicts", "/console/conflicts/?state=all"),
         ("audit", "/console/audit/"),
