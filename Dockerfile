@@ -5,10 +5,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+# Every app of the project (tests/test_compose.py checks the list against pyproject.toml).
 COPY integration ./integration
 COPY tenants ./tenants
+COPY runs ./runs
 COPY provisioning ./provisioning
 COPY gradepassback ./gradepassback
+COPY evaluation ./evaluation
+COPY console ./console
+COPY lti ./lti
 COPY sandbox ./sandbox
 COPY templates ./templates
 COPY manage.py ./

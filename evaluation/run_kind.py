@@ -1,4 +1,4 @@
-"""The conversion evaluation as the run core sees it (registered in ``TenantsConfig.ready``)."""
+"""The conversion evaluation as the run core sees it (registered in ``EvaluationConfig.ready``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from runs.models import SyncRun
 from runs.registry import RunKind
 from runs.services.launch import canvas_missing, oneroster_missing
 from runs.services.lifecycle import Heartbeat
+from tenants.models import AuditEvent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -56,4 +57,6 @@ EVALUATION = RunKind(
     execute=_execute,
     blockers=_blockers,
     cleanup=_cleanup,
+    titles={SyncRun.Kind.EVALUATION: "Conversion evaluation"},
+    requested_action=AuditEvent.Action.EVALUATION_REQUESTED,
 )

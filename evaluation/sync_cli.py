@@ -9,24 +9,17 @@ when the evaluation failed or was refused. Plugged into provisioning's ``sync`` 
 
 from __future__ import annotations
 
-import getpass
-import json
 from typing import TYPE_CHECKING, Any
 
 from evaluation.classify import MATCH_LABELS, TYPE_KEYS
 from evaluation.models import EvaluationReport
 from provisioning.management.sync_plugins import (
-    EXIT_FAILED,
-    EXIT_OK,
+    RunReport,
     SyncSubcommand,
     add_cancel_argument,
-    run_cancel,
+    cancel_or_start,
 )
-from runs.locks import DistrictBusy
 from runs.models import SyncRun
-from runs.services.launch import start_run
-from runs.services.lifecycle import SyncRunError
-from tenants.selectors import district_get
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
@@ -39,13 +32,6 @@ def add_arguments(parser: CommandParser) -> None:
     )
     add_cancel_argument(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
-
-
-def _actor_label() -> str:
-    try:
-        return f"cli ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def evaluation_summary(run: SyncRun) -> dict[str, Any]:
@@ -88,41 +74,13 @@ def evaluation_summary_line(run: SyncRun) -> str:
     return " — ".join(parts)
 
 
-def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
-    run.refresh_from_db()
-    stdout.write(json.dumps(evaluation_summary(run)) if as_json else evaluation_summary_line(run))
-
-
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = district_get(slug=options["slug"])
-    as_json = bool(options["json"])
-    try:
-        if options.get("cancel"):
-            cancelled = run_cancel(
-                district=district,
-                run_id=options["cancel"],
-                kinds=(SyncRun.Kind.EVALUATION,),
-                label=_actor_label(),
-            )
-            _print(stdout, cancelled, as_json=as_json)
-            return EXIT_OK
-        evaluation = start_run(
-            district=district,
-            kind=SyncRun.Kind.EVALUATION,
-            trigger=SyncRun.Trigger.CLI,
-            actor_label=_actor_label(),
-            enqueue=bool(options.get("enqueue")),
-        )
-    except (SyncRunError, DistrictBusy) as exc:
-        if as_json:
-            stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
-        else:
-            stdout.write(f"refused: {exc}")
-        return EXIT_FAILED
-    _print(stdout, evaluation, as_json=as_json)
-    if options.get("enqueue"):
-        return EXIT_OK
-    return EXIT_OK if evaluation.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
+    return cancel_or_start(
+        options,
+        stdout,
+        kind=SyncRun.Kind.EVALUATION,
+        report=RunReport(evaluation_summary, evaluation_summary_line),
+    )
 
 
 SUBCOMMAND = SyncSubcommand(

@@ -10,6 +10,7 @@ from gradepassback.tasks import run_passback
 from runs.models import SyncRun
 from runs.registry import RunKind
 from runs.services.launch import canvas_missing, oneroster_missing
+from tenants.models import AuditEvent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -59,4 +60,8 @@ PASSBACK = RunKind(
     enqueue=_enqueue,
     execute=_execute,
     blockers=_blockers,
+    titles={SyncRun.Kind.PASSBACK: "Grade passback"},
+    requested_action=AuditEvent.Action.PASSBACK_REQUESTED,
+    # Its courses wait in the queue between heartbeats: ``passback_runs_reap`` reaps them.
+    own_reaper=True,
 )

@@ -10,24 +10,17 @@ prints the queued run and exits 0. Plugged into provisioning's ``sync`` command.
 
 from __future__ import annotations
 
-import getpass
-import json
 from typing import TYPE_CHECKING, Any
 
 from gradepassback.models import PassbackConflict
 from gradepassback.services.runs import passback_summary_text
 from provisioning.management.sync_plugins import (
-    EXIT_FAILED,
-    EXIT_OK,
+    RunReport,
     SyncSubcommand,
     add_cancel_argument,
-    run_cancel,
+    cancel_or_start,
 )
-from runs.locks import DistrictBusy
 from runs.models import SyncRun
-from runs.services.launch import start_run
-from runs.services.lifecycle import SyncRunError
-from tenants.selectors import district_get
 
 #: Courses at once without --enqueue: enough to keep the SIS busy while one course reads
 #: Canvas or writes its bookkeeping.
@@ -60,13 +53,6 @@ def add_arguments(parser: CommandParser) -> None:
     )
     add_cancel_argument(parser)
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
-
-
-def _actor_label() -> str:
-    try:
-        return f"cli ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def passback_summary(run: SyncRun) -> dict[str, Any]:
@@ -108,44 +94,16 @@ def passback_summary_line(run: SyncRun) -> str:
     return " — ".join(parts)
 
 
-def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
-    run.refresh_from_db()
-    stdout.write(json.dumps(passback_summary(run)) if as_json else passback_summary_line(run))
-
-
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
-    district = district_get(slug=options["slug"])
-    as_json = bool(options["json"])
-    try:
-        if options.get("cancel"):
-            cancelled = run_cancel(
-                district=district,
-                run_id=options["cancel"],
-                kinds=(SyncRun.Kind.PASSBACK,),
-                label=_actor_label(),
-            )
-            _print(stdout, cancelled, as_json=as_json)
-            return EXIT_OK
-        run = start_run(
-            district=district,
-            kind=SyncRun.Kind.PASSBACK,
-            trigger=SyncRun.Trigger.CLI,
-            actor_label=_actor_label(),
-            enqueue=bool(options.get("enqueue")),
-            execute_options={"parallel": max(1, options["parallel"])},
-            course_sis_ids=[options["course"]] if options.get("course") else [],
-            full=bool(options.get("full")),
-        )
-    except (SyncRunError, DistrictBusy) as exc:
-        if as_json:
-            stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
-        else:
-            stdout.write(f"refused: {exc}")
-        return EXIT_FAILED
-    _print(stdout, run, as_json=as_json)
-    if options.get("enqueue"):
-        return EXIT_OK
-    return EXIT_OK if run.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
+    return cancel_or_start(
+        options,
+        stdout,
+        kind=SyncRun.Kind.PASSBACK,
+        report=RunReport(passback_summary, passback_summary_line),
+        execute_options={"parallel": max(1, options["parallel"])},
+        course_sis_ids=[options["course"]] if options.get("course") else [],
+        full=bool(options.get("full")),
+    )
 
 
 SUBCOMMAND = SyncSubcommand(

@@ -104,4 +104,5 @@ PROVISIONING = RunKind(
     resume=_resume,
     sweep=workspaces_sweep,
     problems=run_conflict_problems,
+    titles={K.DELTA: "Nightly sync", K.FULL: "Full sync", K.DRY_RUN: "Dry run"},
 )

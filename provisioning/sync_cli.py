@@ -8,8 +8,6 @@ goes through Celery like a scheduled run: the command prints the queued run and 
 
 from __future__ import annotations
 
-import getpass
-import json
 from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import CommandError
@@ -17,12 +15,14 @@ from django.core.management.base import CommandError
 from provisioning.management.sync_plugins import (
     EXIT_FAILED,
     EXIT_OK,
+    RunReport,
     SyncSubcommand,
     add_cancel_argument,
     exit_code_for,
     run_cancel,
     run_summary,
     run_summary_line,
+    write_refused,
 )
 from provisioning.run_kind import PROVISIONING
 from provisioning.services.pipeline import sync_run_resume
@@ -39,6 +39,7 @@ from runs.services.lifecycle import (
 )
 from tenants.models import District
 from tenants.selectors import district_get
+from tenants.services.audit import cli_actor_label
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
@@ -60,13 +61,6 @@ def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
 
-def _actor_label() -> str:
-    try:
-        return f"cli ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "cli"
-
-
 def _held_run(district: District, run_id: int) -> SyncRun:
     run = SyncRun.objects.filter(district=district, pk=run_id).select_related("district").first()
     if run is None:
@@ -74,28 +68,26 @@ def _held_run(district: District, run_id: int) -> SyncRun:
     return run
 
 
-def _print(stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
-    run.refresh_from_db()
-    stdout.write(json.dumps(run_summary(run)) if as_json else run_summary_line(run))
+REPORT = RunReport(run_summary, run_summary_line)
 
 
 def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
     district = district_get(slug=options["slug"])
     district_schedule_sync(district)
-    label = _actor_label()
+    label = cli_actor_label()
     as_json = bool(options["json"])
     try:
         if options["cancel"]:
             cancelled = run_cancel(
                 district=district, run_id=options["cancel"], kinds=PROVISIONING.kinds, label=label
             )
-            _print(stdout, cancelled, as_json=as_json)
+            REPORT.write(stdout, cancelled, as_json=as_json)
             return EXIT_OK
         if options["discard"]:
             held = sync_run_discard(
                 run=_held_run(district, options["discard"]), actor=None, actor_label=label
             )
-            _print(stdout, held, as_json=as_json)
+            REPORT.write(stdout, held, as_json=as_json)
             return EXIT_OK
         if options["approve"]:
             run = sync_run_approve(
@@ -103,7 +95,7 @@ def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
             )
             if options["enqueue"]:
                 apply_run.delay_on_commit(run.pk)
-                _print(stdout, run, as_json=as_json)
+                REPORT.write(stdout, run, as_json=as_json)
                 return EXIT_OK
             with district_lock(district.pk, run_id=run.pk) as lock:
                 sync_run_resume(run=run, heartbeat=Heartbeat(run, extend=lock.extend))
@@ -120,15 +112,12 @@ def run(options: dict[str, Any], stdout: OutputWrapper) -> int:
                 full_read=bool(options["full"]),
             )
             if options["enqueue"]:
-                _print(stdout, run, as_json=as_json)
+                REPORT.write(stdout, run, as_json=as_json)
                 return EXIT_OK
     except (SyncRunError, DistrictBusy) as exc:
-        if as_json:
-            stdout.write(json.dumps({"run_id": None, "status": "refused", "error": str(exc)}))
-        else:
-            stdout.write(f"refused: {exc}")
+        write_refused(stdout, exc, as_json=as_json)
         return EXIT_FAILED
-    _print(stdout, run, as_json=as_json)
+    REPORT.write(stdout, run, as_json=as_json)
     return exit_code_for(run)
 
 

@@ -8,7 +8,7 @@ lifecycle and the reaper call through it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,7 +48,13 @@ class RunKind:
     - ``resume(run)``: hand a lost ``applying`` run to a worker again (its stored plan is
       applied again), when the kind can; otherwise the reaper fails it as lost;
     - ``sweep()``: the reaper's chance to drop leftovers of runs that ended uncleanly;
-    - ``problems(run)``: what the run found that a person must fix, for its mail, or None.
+    - ``problems(run)``: what the run found that a person must fix, for its mail, or None;
+    - ``titles``: what a mail calls each of ``kinds`` ("Nightly sync"; the kind itself when
+      missing);
+    - ``requested_action``: the audit action of a person's request for one (the generic
+      ``sync.requested`` when empty);
+    - ``own_reaper``: the kind reaps its own runs (its work waits in the queue between
+      heartbeats): the core's lease reaper and its re-send of queued runs leave them alone.
     """
 
     kinds: tuple[str, ...]
@@ -60,6 +66,9 @@ class RunKind:
     resume: Callable[[SyncRun], None] | None = None
     sweep: Callable[[], None] | None = None
     problems: Callable[[SyncRun], RunProblems | None] = _nothing
+    titles: dict[str, str] = field(default_factory=dict)
+    requested_action: str = ""
+    own_reaper: bool = False
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -97,3 +106,20 @@ def run_problems(run: SyncRun) -> RunProblems | None:
     """The owning app's problems of a run (None when no app registered the kind)."""
     handler = _KINDS.get(run.kind)
     return handler.problems(run) if handler is not None else None
+
+
+def run_title(kind: str) -> str:
+    """What people call a kind of run in a mail ("Nightly sync"), or the kind itself."""
+    handler = _KINDS.get(kind)
+    return handler.titles.get(kind, kind) if handler is not None else kind
+
+
+def run_requested_action(kind: str) -> str:
+    """The audit action of a person's request for a run of ``kind`` ("" for the generic one)."""
+    handler = _KINDS.get(kind)
+    return handler.requested_action if handler is not None else ""
+
+
+def kinds_with_own_reaper() -> list[str]:
+    """The kinds whose app reaps their runs itself (``RunKind.own_reaper``)."""
+    return [kind for kind, handler in _KINDS.items() if handler.own_reaper]

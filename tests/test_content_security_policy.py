@@ -26,8 +26,13 @@ def _our_templates() -> list[Path]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/admin/login/", "/intake/form/"])
-def test_pages_carry_a_strict_policy(client, path):
+@pytest.mark.parametrize(
+    ("path", "signed_in"),
+    [("/admin/login/", False), ("/intake/form/", False), ("/console/", True), ("/admin/", True)],
+)
+def test_pages_carry_a_strict_policy(client, admin_user, path, signed_in):
+    if signed_in:
+        client.force_login(admin_user)
     policy = client.get(path)["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
     assert directives["script-src"] == "'self'"

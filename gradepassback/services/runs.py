@@ -52,6 +52,7 @@ from integration.oneroster.errors import VendorKeyRejected
 from integration.oneroster.records import Category
 from provisioning.selectors import canvas_course_sis_ids
 from runs.models import SyncRun, SyncRunLog
+from runs.services.keeper import LeaseKeeper
 from runs.services.lifecycle import (
     MAX_ATTEMPTS,
     SyncRunLost,
@@ -149,7 +150,8 @@ def passback_run_start(*, run: SyncRun, oneroster: OneRosterClient | None = None
     client = oneroster or district_oneroster_client(district)
     gate = RequestGate(district_id=district.pk, limit=district.oneroster_concurrency)
     try:
-        with gate.slot():
+        # A slow SIS may hold this read past the lease: the keeper proves the worker alive.
+        with LeaseKeeper(run.pk, None), gate.slot():
             categories = client.get_categories()
     except VendorKeyRejected:
         passback_run_fail(run=run, error=VENDOR_KEY_REFUSED)
@@ -226,57 +228,61 @@ def passback_course_process(
     passback = course.passback_run
     run = passback.run
     beat = _Heartbeat(run=run, course=course)
-    try:
-        ctx = context(run)
-        canvas_course = _canvas_course(ctx, course.sis_course_id)
-        since = None
-        if not passback.full:
-            since = (
-                PassbackCursor.objects.filter(
-                    district=run.district, sis_course_id=course.sis_course_id
+    # The run core's lease keeper: while this worker lives, the run's and the course's
+    # heartbeats stay fresh even when one step (a slow SIS answer) outlasts the lease, so
+    # neither reaper nor a redelivered message takes the course from a live worker.
+    with LeaseKeeper(run.pk, None, also=lambda: _course_heartbeat(course_id=course.pk)):
+        try:
+            ctx = context(run)
+            canvas_course = _canvas_course(ctx, course.sis_course_id)
+            since = None
+            if not passback.full:
+                since = (
+                    PassbackCursor.objects.filter(
+                        district=run.district, sis_course_id=course.sis_course_id
+                    )
+                    .values_list("graded_since", flat=True)
+                    .first()
                 )
-                .values_list("graded_since", flat=True)
-                .first()
+            course.graded_since = since
+            outcome = CoursePassback(
+                ctx=ctx,
+                sis_course_id=course.sis_course_id,
+                canvas_course=canvas_course,
+                graded_since=since,
+                now=now,
+                full=passback.full,
+                heartbeat=beat,
+            ).execute()
+            course_outcome_record(course=course, outcome=outcome, run=run, now=now())
+            _course_finish(course=course, status=C.SUCCEEDED, now=now())
+        except VendorKeyRejected:
+            _course_finish(
+                course=course, status=C.FAILED, error=VENDOR_KEY_REFUSED, now=now(), count=False
             )
-        course.graded_since = since
-        outcome = CoursePassback(
-            ctx=ctx,
-            sis_course_id=course.sis_course_id,
-            canvas_course=canvas_course,
-            graded_since=since,
-            now=now,
-            full=passback.full,
-            heartbeat=beat,
-        ).execute()
-        course_outcome_record(course=course, outcome=outcome, run=run, now=now())
-        _course_finish(course=course, status=C.SUCCEEDED, now=now())
-    except VendorKeyRejected:
-        _course_finish(
-            course=course, status=C.FAILED, error=VENDOR_KEY_REFUSED, now=now(), count=False
-        )
-        passback_run_fail(run=run, error=VENDOR_KEY_REFUSED)
-    except SyncRunLost:
-        _course_finish(
-            course=course,
-            status=C.CANCELLED,
-            error=CANCELLED_BY_RUN.format(error=_run_error(run)),
-            now=now(),
-            count=False,
-        )
-    except CourseUnavailable as exc:
-        _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
-    except UpstreamError as exc:
-        if retry_transient and is_transient(exc):
-            PassbackCourse.objects.filter(pk=course.pk, status=C.RUNNING).update(
-                status=C.PENDING, error=str(exc)[:2000]
+            passback_run_fail(run=run, error=VENDOR_KEY_REFUSED)
+        except SyncRunLost:
+            _course_finish(
+                course=course,
+                status=C.CANCELLED,
+                error=CANCELLED_BY_RUN.format(error=_run_error(run)),
+                now=now(),
+                count=False,
             )
-            raise TransientPassbackError(str(exc)) from exc
-        _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
-    except Exception as exc:
-        _course_finish(
-            course=course, status=C.FAILED, error=f"{type(exc).__name__}: {exc}", now=now()
-        )
-        raise
+        except CourseUnavailable as exc:
+            _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
+        except UpstreamError as exc:
+            if retry_transient and is_transient(exc):
+                PassbackCourse.objects.filter(pk=course.pk, status=C.RUNNING).update(
+                    status=C.PENDING, error=str(exc)[:2000]
+                )
+                raise TransientPassbackError(str(exc)) from exc
+            _course_finish(course=course, status=C.FAILED, error=str(exc), now=now())
+        except Exception as exc:
+            _course_finish(
+                course=course, status=C.FAILED, error=f"{type(exc).__name__}: {exc}", now=now()
+            )
+            raise
     course.refresh_from_db()
     return course
 
@@ -302,7 +308,14 @@ class _Heartbeat:
             return
         self.last = time.monotonic()
         sync_run_heartbeat(run=self.run)
-        PassbackCourse.objects.filter(pk=self.course.pk).update(heartbeat_at=timezone.now())
+        _course_heartbeat(course_id=self.course.pk)
+
+
+def _course_heartbeat(*, course_id: int) -> None:
+    """Refresh a course's heartbeat while it is running."""
+    PassbackCourse.objects.filter(pk=course_id, status=C.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
 
 
 def _run_error(run: SyncRun) -> str:

@@ -26,12 +26,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
+import orjson
 import requests
 
 from integration.canvas.errors import (
     CanvasNoPermission,
+    CanvasNotAnApi,
     CanvasNotConfigured,
     CanvasRateLimited,
     CanvasTokenInvalid,
@@ -72,6 +74,10 @@ MAX_PACE_SECONDS = 10.0
 #: ``assignment_ids[]`` per submissions request, to keep URLs short.
 ASSIGNMENT_IDS_PER_REQUEST = 100
 THROTTLE_BODY_MARKER = b"Rate Limit Exceeded"
+#: Canvas prefixes JSON with this against JSON hijacking when a request does not ask for
+#: ``application/json`` (browser sessions); we ask, but a proxy may drop the header.
+JSON_HIJACK_PREFIX = b"while(1);"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def sis_id(kind: str, value: str) -> str:
@@ -209,6 +215,38 @@ class CanvasSession(UpstreamSession):
             )
         return super().classify(response)
 
+    def decode_json(self, response: requests.Response) -> Any:
+        """The JSON body. A ``while(1);`` prefix is skipped; a body that is not JSON says
+        what it is (a redirect, a web page, nothing) instead of a decoding error."""
+        content = self.body(response)
+        if 300 <= response.status_code < 400:
+            raise _redirected(response)
+        # RFC 8259 lets a parser ignore a byte order mark; a proxy may add one.
+        content = content.removeprefix(UTF8_BOM).removeprefix(JSON_HIJACK_PREFIX)
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+        where = safe_url(response.url or "")
+        status = response.status_code
+        if not content.strip():
+            raise UpstreamProtocolError(
+                f"Canvas answered {status} for {where} with an empty body where JSON was expected",
+                status=status,
+                url=where,
+            )
+        if content.lstrip()[:1] == b"<":
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
+            raise CanvasNotAnApi(
+                f"Canvas answered {status} for {where} with a web page ({kind}) instead of "
+                "JSON: a sign-in page or a proxy answers at this URL, not the Canvas API",
+                status=status,
+                url=where,
+            )
+        raise UpstreamProtocolError(
+            f"Canvas sent a body that is not valid JSON from {where}", status=status, url=where
+        )
+
     def _meter(self, response: requests.Response) -> None:
         remaining = _header_float(response, "X-Rate-Limit-Remaining")
         cost = _header_float(response, "X-Request-Cost")
@@ -227,6 +265,18 @@ def _header_float(response: requests.Response, name: str) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _redirected(response: requests.Response) -> CanvasNotAnApi:
+    where = safe_url(response.url or "")
+    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    return CanvasNotAnApi(
+        f"Canvas answered {response.status_code} for {where} with a redirect to "
+        f"{safe_url(target)} instead of JSON: the Canvas URL, or a proxy in front of it, "
+        "leads to a web page (often a sign-in page), not the Canvas API",
+        status=response.status_code,
+        url=where,
+    )
 
 
 def _body_status(response: requests.Response) -> str | None:
@@ -533,10 +583,13 @@ class CanvasClient:
     def _next_link(self, body: Any, response: requests.Response) -> str | None:
         link = (response.links.get("next") or {}).get("url")
         if not link and isinstance(body, dict):
-            pagination = (body.get("meta") or {}).get("pagination") or {}
-            link = pagination.get("next")
-        if not link:
+            meta = body.get("meta")
+            pagination = meta.get("pagination") if isinstance(meta, dict) else None
+            link = pagination.get("next") if isinstance(pagination, dict) else None
+        if not link or not isinstance(link, str):
             return None
+        # Canvas sends absolute links; a proxy may rewrite them relative to the page.
+        link = urljoin(response.url, link)
         parts = urlsplit(link)
         if _origin(link) != self._origin:
             # The bearer token must never be sent to a host the district did not configure.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from integration.http.errors import (
     UpstreamAuthFailed,
     UpstreamError,
+    UpstreamMisconfigured,
     UpstreamPermissionDenied,
     UpstreamRateLimited,
 )
@@ -30,6 +31,11 @@ class CanvasTokenInvalid(UpstreamAuthFailed):
 
 class CanvasNoPermission(UpstreamPermissionDenied):
     """401 without ``WWW-Authenticate``, or a 403 that is not throttling."""
+
+
+class CanvasNotAnApi(UpstreamMisconfigured):
+    """A success or redirect answer that is a web page, not Canvas JSON: a sign-in page (SSO)
+    or a proxy's page answers at the configured Canvas URL. Never retried."""
 
 
 class CanvasRateLimited(UpstreamRateLimited):

@@ -9,13 +9,24 @@ are aware ``datetime`` objects in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-#: SIS import states Canvas never leaves (restore outcomes are terminal for restores only).
+#: SIS import states Canvas never leaves by itself. ``restored`` and ``partially_restored``
+#: are where an import ends when someone restores (undoes) it in Canvas while we wait: over,
+#: and not accepted, since its changes were undone.
 TERMINAL_STATES = frozenset(
-    {"imported", "imported_with_messages", "aborted", "failed", "failed_with_messages"}
+    {
+        "imported",
+        "imported_with_messages",
+        "aborted",
+        "failed",
+        "failed_with_messages",
+        "restored",
+        "partially_restored",
+    }
 )
 #: States in which Canvas holds the account's import queue (one import at a time).
 RUNNING_STATES = ("created", "importing", "cleanup_batch", "restoring")
@@ -58,12 +69,14 @@ def _float(value: Any) -> float | None:
 
 
 def _int(value: Any) -> int | None:
-    if value is None or value == "":
+    """An integer sent as a number or a numeric string (``7``, ``7.0``, ``"7"``, ``"7.5"``)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         return int(value)
     except (TypeError, ValueError):
-        return None
+        number = _float(value)
+        return int(number) if number is not None and math.isfinite(number) else None
 
 
 # --- SIS imports ---------------------------------------------------------------------------
@@ -212,14 +225,14 @@ class SisImport:
     def from_api(cls, payload: Mapping[str, Any]) -> SisImport:
         data = payload.get("data") or {}
         counts = {
-            str(key): int(value)
-            for key, value in (data.get("counts") or {}).items()
-            if isinstance(value, int | float)
+            str(key): number
+            for key, number in ((k, _int(v)) for k, v in (data.get("counts") or {}).items())
+            if number is not None
         }
         return cls(
             id=int(payload["id"]),
             workflow_state=str(payload.get("workflow_state") or ""),
-            progress=int(payload.get("progress") or 0),
+            progress=_int(payload.get("progress")) or 0,
             created_at=parse_timestamp(payload.get("created_at")),
             ended_at=parse_timestamp(payload.get("ended_at")),
             counts=counts,
@@ -239,10 +252,22 @@ class SisImport:
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """``processing_warnings``/``processing_errors`` as (file, message) pairs. Canvas
+    documents ``[file, message]`` lists; a bare message, a one-element list or a
+    ``{"file", "message"}`` object keeps its message (no file), so nothing is dropped."""
+    if isinstance(value, str | dict):
+        value = [value]
     pairs = []
     for item in value or ():
-        if isinstance(item, list | tuple) and len(item) >= 2:
-            pairs.append((str(item[0] or ""), str(item[1] or "")))
+        if isinstance(item, list | tuple):
+            if len(item) >= 2:
+                pairs.append((str(item[0] or ""), str(item[1] or "")))
+            elif item:
+                pairs.append(("", str(item[0] or "")))
+        elif isinstance(item, dict):
+            pairs.append((str(item.get("file") or ""), str(item.get("message") or "")))
+        elif item:
+            pairs.append(("", str(item)))
     return tuple(pairs)
 
 

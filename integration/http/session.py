@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from django.conf import settings
 from requests.utils import select_proxy
@@ -260,8 +261,6 @@ class UpstreamSession:
             ) from exc
 
     def decode_json(self, response: requests.Response) -> Any:
-        import orjson
-
         content = self.body(response)
         try:
             return orjson.loads(content)

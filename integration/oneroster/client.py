@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+import orjson
 import requests
 from django.conf import settings
 
@@ -31,6 +32,7 @@ from integration.oneroster.auth import OAuth1Signer, TokenCache, scope_string
 from integration.oneroster.errors import (
     ImsxStatus,
     OneRosterError,
+    OneRosterNotAnApi,
     OneRosterRejected,
     VendorKeyMissing,
     VendorKeyRejected,
@@ -48,6 +50,8 @@ from integration.oneroster.records import (
 from integration.oneroster.wire import decode_page
 
 logger = logging.getLogger(__name__)
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Collections ``stream`` and ``get_first`` accept.
 ROSTER_COLLECTIONS = (
@@ -136,6 +140,21 @@ class OneRosterSession(UpstreamSession):
         if len(response.content) > 65536:
             return None  # an error page, not an imsx status
         return super().error_payload(response)
+
+    def decode_json(self, response: requests.Response) -> Any:
+        """The JSON body; a body that is not JSON says what it is instead (a redirect, a
+        web page, nothing), so a misconfigured URL or proxy reads as such."""
+        try:
+            return super().decode_json(response)
+        except UpstreamProtocolError as exc:
+            content = self.body(response)
+            if content.startswith(UTF8_BOM):
+                # RFC 8259 lets a parser ignore a byte order mark; some .NET servers send one.
+                try:
+                    return orjson.loads(content[len(UTF8_BOM) :])
+                except orjson.JSONDecodeError:
+                    pass
+            raise _not_json(response) or exc from None
 
 
 class OneRosterClient:
@@ -309,7 +328,7 @@ class OneRosterClient:
                 self._token.token()  # a refused token raises TokenRefused here, untangled
                 generation = self._token.generation
             try:
-                return self._session.request(
+                response = self._session.request(
                     method, url, headers=headers, auth=self._auth, **kwargs
                 )
             except UpstreamAuthFailed as exc:
@@ -331,6 +350,11 @@ class OneRosterClient:
                         url=exc.url,
                     ) from None
                 raise
+            if 300 <= response.status_code < 400:
+                # Redirects are not followed (the token must not travel): an API never
+                # answers with one, a sign-in page in front of it does. Writes too.
+                raise _redirected(response)
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get_json(self, url: str, *, gradebook: bool = False) -> Any:
@@ -397,7 +421,7 @@ class OneRosterClient:
             body = self._session.decode_json(response)
             rows = _envelope(body, COLLECTION_KEYS[request.collection], request.collection)
             records = parse_page(request.collection, rows)
-        next_link = response.links.get("next", {}).get("url")
+        next_link = _next_link(response)
         return Page(
             records=records,
             total=_int_header(response.headers.get("X-Total-Count")),
@@ -435,8 +459,69 @@ def _int_header(value: str | None) -> int | None:
     return number if number >= 0 else None
 
 
+def _not_json(response: requests.Response) -> UpstreamError | None:
+    """Why a 2xx/3xx body is not JSON, when it can be told: a redirect (to a sign-in page,
+    most often), an HTML page, or no body at all."""
+    where = safe_url(response.url or "")
+    status = response.status_code
+    if 300 <= status < 400:
+        return _redirected(response)
+    content = response.content
+    if not content.strip():
+        return UpstreamProtocolError(
+            f"OneRoster answered {status} for {where} with an empty body where JSON was expected",
+            status=status,
+            url=where,
+        )
+    head = content.lstrip()[:1024].lower()
+    if head[:1] == b"<":
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
+        if b"<html" not in head and b"<!doctype html" not in head:
+            return UpstreamProtocolError(
+                f"OneRoster answered {status} for {where} with XML ({kind}) instead of JSON: "
+                "the OneRoster 1.1 REST binding is JSON, so this URL is not a 1.1 JSON "
+                "endpoint or the provider ignored Accept: application/json",
+                status=status,
+                url=where,
+            )
+        return OneRosterNotAnApi(
+            f"OneRoster answered {status} for {where} with a web page ({kind}) instead of "
+            "JSON: a sign-in page or a proxy answers at this URL, not the OneRoster API",
+            status=status,
+            url=where,
+        )
+    return None
+
+
+def _redirected(response: requests.Response) -> OneRosterNotAnApi:
+    where = safe_url(response.url or "")
+    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    return OneRosterNotAnApi(
+        f"OneRoster answered {response.status_code} for {where} with a redirect to "
+        f"{safe_url(target)} instead of JSON: the URL, or a proxy in front of the API, leads "
+        "to a web page (often a sign-in page), not the OneRoster API",
+        status=response.status_code,
+        url=where,
+    )
+
+
+def _next_link(response: requests.Response) -> str | None:
+    """The ``rel="next"`` target of the ``Link`` header. A link may carry several relation
+    types (``rel="next last"``) in any case (RFC 8288)."""
+    links = response.links
+    link = links.get("next")
+    if link is None:
+        link = next((v for k, v in links.items() if "next" in k.lower().split()), None)
+    return link.get("url") if link else None
+
+
 def _envelope(body: Any, key: str, collection: str) -> list:
     rows = body.get(key) if isinstance(body, dict) else None
+    if rows is None and isinstance(body, dict):
+        # Some providers wrap a typed subset under its own name ("students") or spell the
+        # key in another case ("Users"); a list under such a key is the collection.
+        wanted = {key.casefold(), collection.casefold()}
+        rows = next((v for k, v in body.items() if k.casefold() in wanted), None)
     if not isinstance(rows, list):
         raise UpstreamProtocolError(
             f"OneRoster answer for {collection} lacks the {key!r} list envelope"
@@ -445,6 +530,11 @@ def _envelope(body: Any, key: str, collection: str) -> list:
 
 
 def _single(body: Any, key: str) -> Any:
-    if not isinstance(body, dict) or key not in body:
-        raise UpstreamProtocolError(f"OneRoster answer lacks the {key!r} envelope")
-    return body[key]
+    if isinstance(body, dict):
+        if key in body:
+            return body[key]
+        wanted = key.casefold()
+        for name, value in body.items():
+            if name.casefold() == wanted:
+                return value
+    raise UpstreamProtocolError(f"OneRoster answer lacks the {key!r} envelope")

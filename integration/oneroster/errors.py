@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from integration.http.errors import UpstreamAuthFailed, UpstreamServerError
+from integration.http.errors import UpstreamAuthFailed, UpstreamMisconfigured, UpstreamServerError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class ImsxStatus:
         minors: list[str] = []
         code_minor = payload.get("imsx_CodeMinor")
         fields = code_minor.get("imsx_codeMinorField") if isinstance(code_minor, dict) else None
+        if isinstance(fields, dict):
+            fields = [fields]  # one field sent bare, as JSON converted from XML often is
         if isinstance(fields, list):
             minors = [
                 str(f["imsx_codeMinorFieldValue"])
@@ -90,3 +92,9 @@ class VendorKeyRejected(UpstreamAuthFailed):
 
 class VendorKeyMissing(VendorKeyRejected):
     """A gradebook call was refused and no vendor key is configured for this district."""
+
+
+class OneRosterNotAnApi(UpstreamMisconfigured):
+    """A success or redirect answer that is a web page, not OneRoster JSON: a sign-in page or
+    a proxy's page answers at the configured base or token URL (a misconfigured proxy, or the
+    URL of the SIS's web interface instead of its API). Never retried."""

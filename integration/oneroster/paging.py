@@ -12,6 +12,10 @@ The reader trusts neither the requested ``limit`` nor a short page:
   changing data repeats records at page borders); a compact 8-byte-per-record hash log
   catches any other repeat at the end of the read. A total that changes, a repeat, or a
   unique count that does not match the total comes out as a ``PagingAnomaly``.
+- A page larger than asked is kept whole when it is the first or a sequential one (the
+  next request starts after it); a page that repeats the previous one whole (a provider
+  that ignores ``offset``) stops the read with ``UpstreamProtocolError`` instead of
+  reading the same page forever.
 
 Memory stays flat: at most ``concurrency + 1`` pages are fetched ahead of the consumer.
 """
@@ -28,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from integration.http.errors import UpstreamProtocolError
 from integration.oneroster.records import InvalidRecord, PagingAnomaly, Record
 
 logger = logging.getLogger(__name__)
@@ -202,11 +207,18 @@ class PagedReader:
     def _plan(self, cursor: _Cursor, request: PageRequest, page: Page) -> list[Item]:
         """Update the cursor with a page's facts; plan the next requests."""
         anomalies: list[Item] = []
-        if len(page.records) > request.limit and request.url is None:
-            # The server ignored our limit; the surplus belongs to the next request.
+        if (
+            len(page.records) > request.limit
+            and request.url is None
+            and cursor.mode not in ("first", "sequential")
+        ):
+            # The server ignored our limit on a planned page: the surplus belongs to the
+            # next planned request. (A first or sequential page keeps it all: the next
+            # request starts after what arrived.)
             del page.records[request.limit :]
         got = len(page.records)
         offset = request.offset
+        _refuse_a_repeated_page(cursor, request, page)
         if page.total is not None:
             if cursor.first_total is None:
                 cursor.first_total = page.total
@@ -232,8 +244,8 @@ class PagedReader:
                 cursor.mode = "sequential"
             else:
                 cursor.mode = "offset"
-                if 0 < got < request.limit and got < cursor.total:
-                    cursor.page_size = got  # the server caps the page size
+                if (0 < got < request.limit and got < cursor.total) or got > request.limit:
+                    cursor.page_size = got  # the server sets its own page size
                 cursor.planned_to = got
         if cursor.mode == "link":
             if next_url and got:
@@ -323,6 +335,24 @@ class PagedReader:
         for anomaly in anomalies:
             logger.warning("OneRoster paging anomaly on %s: %s", anomaly.collection, anomaly.kind)
         return anomalies
+
+
+def _refuse_a_repeated_page(cursor: _Cursor, request: PageRequest, page: Page) -> None:
+    """Stop a read whose pages do not advance: a provider that ignores ``offset`` (or whose
+    next link leads back) answers every request with the same records, and reading on
+    would never end. Records shifted by changes during the read overlap a page only in
+    part; a page that repeats the previous one whole means the paging itself is broken."""
+    records = page.records
+    previous = cursor.previous_ids
+    if not records or len(records) != len(previous) or records[0].sourced_id not in previous:
+        return
+    if all(record.sourced_id in previous for record in records):
+        where = f"the page at offset {request.offset}" if request.url is None else "the next page"
+        raise UpstreamProtocolError(
+            f"OneRoster sent the same {len(records)} {cursor.collection} records for "
+            f"{where} as for the page before: the provider ignores offset (or its next link "
+            f"leads back), so {cursor.collection} cannot be read completely"
+        )
 
 
 def _is_offset_link(url: str) -> bool:

@@ -1,12 +1,14 @@
 """Validate OneRoster 1.1 JSON objects into typed records (``records.py``).
 
 ``parse_record(collection, obj)`` never raises, whatever JSON it is given: a record that
-breaks the 1.1 rules (required fields, exact enumeration spellings, GUIDRef shapes, dates)
-comes back as ``InvalidRecord`` with every reason found, so one bad row never stops a
-stream. Lenient where real providers differ (recommendations of the 1.1 reference):
-booleans may arrive as ``"true"``/``"false"``, ``periods`` as a string or a list, GUIDRef
-``href`` is ignored (records keep sourcedIds only; writers omit it), ``scoreDate`` may carry
-a time, ``date-time`` without an offset is read as UTC.
+breaks the 1.1 rules (required fields, enumeration values, GUIDRef shapes, dates) comes
+back as ``InvalidRecord`` with every reason found, so one bad row never stops a stream.
+Lenient where real providers differ (recommendations of the 1.1 reference):
+booleans may arrive as ``"true"``/``"false"``, string lists (``grades``, ``periods``,
+``subjects``) as one comma-separated string, enumerations and GUIDRef types in another case
+or with spaces around them (read as the 1.1 spelling), GUIDRef ``href`` is ignored (records
+keep sourcedIds only; writers omit it), ``scoreDate`` may carry a time, a ``date-time``
+without an offset is read as UTC and a bare date as its 00:00 UTC.
 
 Empty is absent: an optional field sent as ``""`` or ``null`` reads exactly as if it were
 left out (OneRoster JSON produced from CSV-shaped data writes every empty column as ``""``).
@@ -165,9 +167,9 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     except ValueError:
         errors.append(f"{name} is not an ISO 8601 date-time: {value[:40]!r}")
         return None
-    if len(value) < 11:  # a bare date is not a date-time
-        errors.append(f"{name} is a date, not a date-time: {value[:40]!r}")
-        return None
+    # A bare date (``2026-01-01``) reads as its first instant in UTC: for
+    # ``dateLastModified`` that is never later than the true change, so a delta cursor
+    # taken from it overlaps instead of skipping.
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     if len(TIMESTAMP_CACHE) >= TIMESTAMP_CACHE_MAX:
@@ -205,12 +207,29 @@ def _text(value: Any, name: str, errors: _Reasons, *, required: bool) -> str:
     return ""
 
 
+_FOLDED: dict[frozenset[str], dict[str, str]] = {}
+
+
+def canonical(value: str, allowed: frozenset[str]) -> str | None:
+    """The 1.1 spelling of an enumeration value sent in another case or with spaces around
+    it (``"Teacher"``, ``"active "``, ``"gradingperiod"``); ``None`` if it names none.
+    Only reached when the exact spelling missed, so the plain path pays nothing."""
+    folded = _FOLDED.get(allowed)
+    if folded is None:
+        folded = _FOLDED[allowed] = {v.casefold(): v for v in allowed}
+    return folded.get(value.strip().casefold())
+
+
 def _enum(
     value: Any, name: str, allowed: frozenset[str], errors: _Reasons, *, required: bool = True
 ) -> str:
     """An enumeration value; ``""`` when an optional one is absent."""
-    if type(value) is str and value in allowed:
-        return value
+    if type(value) is str:
+        if value in allowed:
+            return value
+        spelt = canonical(value, allowed)
+        if spelt is not None:
+            return spelt
     if not _absent(value, name, errors, required=required):
         errors.append(f"{name} {str(value)[:40]!r} is not one of {sorted(allowed)}")
     return ""
@@ -233,7 +252,9 @@ def _ref(
         return None
     kind = value.get("type")
     if kind is not None and (type(kind) is not str or kind not in kinds):
-        if type(kind) is str and kind in GUIDREF_TYPES:
+        if type(kind) is str and (kind == "" or canonical(kind, kinds) is not None):
+            return sourced_id  # no type, or the right one in another case: says nothing wrong
+        if type(kind) is str and canonical(kind, GUIDREF_TYPES) is not None:
             errors.append(f"{name}.type {kind!r} cannot be a {name} reference")
         else:
             errors.append(f"{name}.type {str(kind)[:40]!r} is not a GUIDRef type")
@@ -260,12 +281,21 @@ def _refs(
     return tuple(out)
 
 
+def split_list(value: str) -> tuple[str, ...]:
+    """A string list sent as one string: CSV-shaped producers join it with commas
+    (``"09,10"``), as the OneRoster CSV binding writes such columns."""
+    if "," not in value:
+        return (value,)
+    return tuple([part for part in (p.strip() for p in value.split(",")) if part])
+
+
 def _strings(value: Any, name: str, errors: _Reasons) -> tuple[str, ...]:
-    """A list of strings (or one string); empty and null entries are skipped."""
+    """A list of strings (or one comma-separated string); empty and null entries are
+    skipped."""
     if value is None or value == "":
         return ()
     if type(value) is str:
-        return (value,)
+        return split_list(value)
     if type(value) is not list or any(type(v) is not str and v is not None for v in value):
         errors.append(f"{name} must be a list of strings")
         return ()

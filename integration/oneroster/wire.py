@@ -40,6 +40,7 @@ from integration.oneroster.parse import (
     USER_REF_TYPES,
     cached_date,
     cached_timestamp,
+    split_list,
 )
 from integration.oneroster.records import Class, Enrollment, Record, User
 
@@ -140,7 +141,7 @@ def _strings(value: list[str | None] | str | None) -> tuple[str, ...]:
     if not value:
         return ()
     if type(value) is str:
-        return (value,)
+        return split_list(value)
     return tuple([v for v in value if v])  # empty and null entries say nothing
 
 

@@ -302,9 +302,12 @@ RUN_LEASE_SECONDS = env.float("RUN_LEASE_SECONDS", default=90.0)
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=10.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=60.0)
 # The most one upstream answer may hold (after decompression); larger answers fail the call
-# with UpstreamResponseTooLarge instead of filling a shared worker's memory. 64 MiB is about
-# twice the largest legitimate page measured: 50,000 sandbox students = 32.9 MB
-# (docs/security.md, "Bounded responses").
+# with UpstreamResponseTooLarge instead of filling a shared worker's memory. Sized from the
+# largest legitimate page: OneRoster allows 50,000 records a page, and 50,000 users in the
+# heaviest shape the sandbox models (metadata on every record, several userIds, empty
+# strings sent) measure 40.9 MB; 64 MiB leaves half as much again. A run holds at most this
+# per request in flight (oneroster_concurrency, at most 5). docs/security.md, "Bounded
+# responses"; tests/test_hostile_upstream.py measures both.
 HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 ONEROSTER_PAGE_SIZE = env.int("ONEROSTER_PAGE_SIZE", default=10000)
 ONEROSTER_CONCURRENCY = env.int("ONEROSTER_CONCURRENCY", default=5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,12 @@ from django.apps import apps
 from django.core.management.base import CommandError
 
 from provisioning.models import Conflict
+from runs.locks import DistrictBusy
 from runs.models import SyncRun
-from runs.services.lifecycle import sync_run_cancel
+from runs.services.launch import start_run
+from runs.services.lifecycle import SyncRunError, sync_run_cancel
+from tenants.selectors import district_get
+from tenants.services.audit import cli_actor_label
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser, OutputWrapper
@@ -80,6 +85,63 @@ def run_cancel(*, district: District, run_id: int, kinds: tuple[str, ...], label
     if run is None:
         raise CommandError(f"District {district.slug} has no such run #{run_id}.")
     return sync_run_cancel(run=run, actor=None, actor_label=label)
+
+
+def refused(exc: Exception) -> dict[str, Any]:
+    """The ``--json`` object when nothing ran: a refusal, or a slug or run id that does not
+    exist."""
+    return {"run_id": None, "status": "refused", "error": str(exc)}
+
+
+def write_refused(stdout: OutputWrapper, exc: Exception, *, as_json: bool) -> None:
+    stdout.write(json.dumps(refused(exc)) if as_json else f"refused: {exc}")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a subcommand shows a run: its ``--json`` object and its one line for people."""
+
+    summary: Callable[[SyncRun], dict[str, Any]]
+    line: Callable[[SyncRun], str]
+
+    def write(self, stdout: OutputWrapper, run: SyncRun, *, as_json: bool) -> None:
+        run.refresh_from_db()
+        stdout.write(json.dumps(self.summary(run)) if as_json else self.line(run))
+
+
+def cancel_or_start(
+    options: dict[str, Any], stdout: OutputWrapper, *, kind: str, report: RunReport, **create: Any
+) -> int:
+    """The whole ``run`` of a subcommand for one kind of run: ``--cancel RUN_ID`` cancels the
+    district's run of that kind, otherwise a run starts, in this process or handed to Celery
+    with ``--enqueue`` (``create`` goes to ``start_run``). Prints the run or the refusal and
+    returns the exit code: 0 cancelled, queued or succeeded; 1 refused or not succeeded."""
+    district = district_get(slug=options["slug"])
+    label = cli_actor_label()
+    as_json = bool(options["json"])
+    enqueue = bool(options.get("enqueue"))
+    try:
+        if options.get("cancel"):
+            cancelled = run_cancel(
+                district=district, run_id=options["cancel"], kinds=(kind,), label=label
+            )
+            report.write(stdout, cancelled, as_json=as_json)
+            return EXIT_OK
+        run = start_run(
+            district=district,
+            kind=kind,
+            trigger=SyncRun.Trigger.CLI,
+            actor_label=label,
+            enqueue=enqueue,
+            **create,
+        )
+    except (SyncRunError, DistrictBusy) as exc:
+        write_refused(stdout, exc, as_json=as_json)
+        return EXIT_FAILED
+    report.write(stdout, run, as_json=as_json)
+    if enqueue:
+        return EXIT_OK
+    return EXIT_OK if run.status == SyncRun.Status.SUCCEEDED else EXIT_FAILED
 
 
 def exit_code_for(run: SyncRun) -> int:

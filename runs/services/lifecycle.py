@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from runs.lease import heartbeat_every_seconds, lease
 from runs.locks import district_lock_release_for_run
 from runs.models import SyncRun, SyncRunLog
-from runs.registry import run_cleanup
+from runs.registry import kinds_with_own_reaper, run_cleanup, run_requested_action
 from runs.states import CANCELLABLE, LEASED, TRANSITIONS
 from tenants.models import AuditEvent
 from tenants.services.audit import actor_label_for, audit_record
@@ -70,11 +70,6 @@ RUN_CANCEL_HINTS = {
     S.HELD: " (discard it instead)",
 }
 
-_REQUEST_ACTIONS = {
-    SyncRun.Kind.PASSBACK: AuditEvent.Action.PASSBACK_REQUESTED,
-    SyncRun.Kind.EVALUATION: AuditEvent.Action.EVALUATION_REQUESTED,
-}
-
 
 class SyncRunError(Exception):
     """Base class of run lifecycle errors."""
@@ -117,6 +112,12 @@ class SyncRunNotDecidable(SyncRunTransitionError):
         self.current = current
         self.target = target
         SyncRunError.__init__(self, message)
+
+
+def _account(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    """The account a request or decision is recorded against: none for the command line or
+    the system."""
+    return actor if actor is not None and actor.is_authenticated else None
 
 
 def _refuse_decision(run: SyncRun, *, allowed: tuple[str, ...], target: str, verb: str) -> None:
@@ -182,7 +183,7 @@ def sync_run_create(
                 district=district,
                 kind=kind,
                 trigger=trigger,
-                requested_by=actor if actor is not None and actor.is_authenticated else None,
+                requested_by=_account(actor),
                 requested_label=label,
                 full_read=full_read,
             )
@@ -190,7 +191,7 @@ def sync_run_create(
                 audit_record(
                     actor=actor,
                     actor_label=label,
-                    action=_REQUEST_ACTIONS.get(kind, AuditEvent.Action.SYNC_REQUESTED),
+                    action=run_requested_action(kind) or AuditEvent.Action.SYNC_REQUESTED,
                     district=district,
                     target=f"run #{run.pk}",
                     changes={"kind": kind, "trigger": trigger, "full_read": full_read},
@@ -339,6 +340,34 @@ def sync_run_fail_if_active(*, run: SyncRun, error: str) -> SyncRun:
     return run
 
 
+def _decide(
+    *,
+    run: SyncRun,
+    actor: AbstractBaseUser | None,
+    actor_label: str,
+    allowed: tuple[str, ...],
+    to: str,
+    verb: str,
+    action: str,
+) -> None:
+    """A person's decision on ``run``: refused in their words unless it is in ``allowed``
+    (``verb`` says what they tried), otherwise moved to ``to``, audited as ``action`` with
+    what they decided on, and logged as "<Verb> by <actor>."."""
+    label = actor_label or actor_label_for(actor)
+    with transaction.atomic():
+        _refuse_decision(run, allowed=allowed, target=to, verb=verb)
+        sync_run_transition(run=run, to=to, decided_by=_account(actor), decided_at=timezone.now())
+        audit_record(
+            actor=actor,
+            actor_label=label,
+            action=action,
+            district=run.district,
+            target=f"run #{run.pk}",
+            changes={"held_reason": run.held_reason, "counts": run.counts},
+        )
+        sync_run_log(run=run, message=f"{verb.capitalize()} by {label}.")
+
+
 def sync_run_approve(
     *, run: SyncRun, actor: AbstractBaseUser | None, actor_label: str = ""
 ) -> SyncRun:
@@ -346,24 +375,15 @@ def sync_run_approve(
 
     Audited. The caller applies it (in process or through ``provisioning.apply_run``).
     """
-    label = actor_label or actor_label_for(actor)
-    with transaction.atomic():
-        _refuse_decision(run, allowed=(S.HELD,), target=S.APPLYING, verb="approved")
-        sync_run_transition(
-            run=run,
-            to=S.APPLYING,
-            decided_by=actor if actor is not None and actor.is_authenticated else None,
-            decided_at=timezone.now(),
-        )
-        audit_record(
-            actor=actor,
-            actor_label=label,
-            action=AuditEvent.Action.SYNC_APPROVED,
-            district=run.district,
-            target=f"run #{run.pk}",
-            changes={"held_reason": run.held_reason, "counts": run.counts},
-        )
-        sync_run_log(run=run, message=f"Approved by {label}.")
+    _decide(
+        run=run,
+        actor=actor,
+        actor_label=actor_label,
+        allowed=(S.HELD,),
+        to=S.APPLYING,
+        verb="approved",
+        action=AuditEvent.Action.SYNC_APPROVED,
+    )
     return run
 
 
@@ -371,24 +391,15 @@ def sync_run_discard(
     *, run: SyncRun, actor: AbstractBaseUser | None, actor_label: str = ""
 ) -> SyncRun:
     """Discard a held (or still queued) run: nothing is sent and its plan is deleted. Audited."""
-    label = actor_label or actor_label_for(actor)
-    with transaction.atomic():
-        _refuse_decision(run, allowed=(S.HELD, S.QUEUED), target=S.DISCARDED, verb="discarded")
-        sync_run_transition(
-            run=run,
-            to=S.DISCARDED,
-            decided_by=actor if actor is not None and actor.is_authenticated else None,
-            decided_at=timezone.now(),
-        )
-        audit_record(
-            actor=actor,
-            actor_label=label,
-            action=AuditEvent.Action.SYNC_DISCARDED,
-            district=run.district,
-            target=f"run #{run.pk}",
-            changes={"held_reason": run.held_reason, "counts": run.counts},
-        )
-        sync_run_log(run=run, message=f"Discarded by {label}.")
+    _decide(
+        run=run,
+        actor=actor,
+        actor_label=actor_label,
+        allowed=(S.HELD, S.QUEUED),
+        to=S.DISCARDED,
+        verb="discarded",
+        action=AuditEvent.Action.SYNC_DISCARDED,
+    )
     run_cleanup(run)
     return run
 
@@ -419,7 +430,7 @@ def sync_run_cancel(
             run=run,
             to=S.CANCELLED,
             error=RUN_CANCELLED.format(actor=label),
-            decided_by=actor if actor is not None and actor.is_authenticated else None,
+            decided_by=_account(actor),
             decided_at=timezone.now(),
         )
         audit_record(
@@ -478,12 +489,13 @@ def sync_run_lost(*, run: SyncRun, now: dt.datetime | None = None) -> SyncRun:
 def runs_lost(
     *, district: District | None = None, now: dt.datetime | None = None
 ) -> QuerySet[SyncRun]:
-    """Leased runs (running, applying) whose heartbeat is older than the lease. Passback runs
-    are left to their own reaper: their courses wait in the queue between heartbeats."""
+    """Leased runs (running, applying) whose heartbeat is older than the lease. Kinds with a
+    reaper of their own (``RunKind.own_reaper``: grade passback, whose courses wait in the
+    queue between heartbeats) are left to it."""
     now = now or timezone.now()
     stale = SyncRun.objects.filter(
         status__in=tuple(LEASED), heartbeat_at__lt=now - lease()
-    ).exclude(kind=SyncRun.Kind.PASSBACK)
+    ).exclude(kind__in=kinds_with_own_reaper())
     if district is not None:
         stale = stale.filter(district=district)
     return stale.select_related("district")

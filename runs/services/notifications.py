@@ -29,18 +29,11 @@ from django.db import transaction
 from django.urls import reverse
 
 from runs.models import SyncRun
-from runs.registry import RunProblems, run_problems
+from runs.registry import RunProblems, run_problems, run_title
 
 logger = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "[RosterBridge]"
-KIND_WORDS = {
-    "delta": "Nightly sync",
-    "full": "Full sync",
-    "dry_run": "Dry run",
-    "passback": "Grade passback",
-    "evaluation": "Conversion evaluation",
-}
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ def run_notification_compose(*, run: SyncRun) -> RunNotification | None:
     recipients = district.notification_recipients
     if not recipients:
         return None
-    kind = KIND_WORDS.get(run.kind, run.kind)
+    kind = run_title(run.kind)
     problems: RunProblems | None = run_problems(run)
     total = problems.total if problems else 0
     if run.status == SyncRun.Status.FAILED:

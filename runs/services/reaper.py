@@ -11,8 +11,8 @@ it: every start fails its district's lost runs first (``sync_run_create``). It
   broker was down at commit);
 - lets each kind sweep what runs that ended uncleanly left behind.
 
-A held run waits for a person and is never reaped. Passback runs have their own reaper (their
-courses are handed out again one by one).
+A held run waits for a person and is never reaped. A kind with a reaper of its own
+(``RunKind.own_reaper``: grade passback hands its courses out again one by one) is left to it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from runs.lease import lease
 from runs.models import SyncRun
-from runs.registry import UnknownRunKind, run_kind, run_kinds
+from runs.registry import UnknownRunKind, kinds_with_own_reaper, run_kind, run_kinds
 from runs.services.lifecycle import (
     MAX_ATTEMPTS,
     RUN_TOO_MANY_ATTEMPTS,
@@ -75,7 +75,7 @@ def runs_reap(*, now: dt.datetime | None = None) -> ReapResult:
     resend_queued = []
     queued = SyncRun.objects.filter(
         status=S.QUEUED, created_at__lt=now - max(QUEUED_RESEND_AFTER, lease())
-    ).exclude(kind=SyncRun.Kind.PASSBACK)
+    ).exclude(kind__in=kinds_with_own_reaper())
     for run in queued:
         try:
             run_kind(run.kind).enqueue(run)

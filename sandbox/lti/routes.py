@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import orjson
@@ -19,13 +19,23 @@ from sandbox.lti.platform import (
 from sandbox.web import MethodNotAllowed, Request, Response, Router
 
 if TYPE_CHECKING:
-    from sandbox.canvas.app import CanvasApp
+    from sandbox.canvas.state import CanvasState
 
 HTML = "text/html; charset=utf-8"
 COURSE = r"(?P<course>\d+|sis_course_id:[^/]+)"
 
 
-def lti_routes_register(app: CanvasApp) -> LtiPlatformState:
+class PlatformHost(Protocol):
+    """What the platform needs of the Canvas app it is mounted on (``CanvasApp``): the
+    Canvas state it launches into, and the dispatch it puts its own routes in front of.
+    Named here so the platform never imports the app that mounts it."""
+
+    state: CanvasState
+
+    def dispatch(self, req: Request) -> Response: ...
+
+
+def lti_routes_register(app: PlatformHost) -> LtiPlatformState:
     """Serve the platform's routes before the app's own; returns the platform state."""
     platform = LtiPlatformState.generate()
     state = app.state

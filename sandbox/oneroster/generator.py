@@ -592,9 +592,7 @@ def generate_district(
         n_teachers = max(1, math.ceil(n_classes / SECTIONS_PER_TEACHER))
         teachers = []
         for _ in range(n_teachers):
-            teachers.append(
-                _add_user(d, rng, staff_pid, TEACHER, i, -1, n_given, n_family, stamp())
-            )
+            teachers.append(user_add(d, rng, staff_pid, TEACHER, i, -1, n_given, n_family, stamp()))
             staff_pid += 1
         teachers_by_school.append(teachers)
 
@@ -603,7 +601,7 @@ def generate_district(
     n_admins = max(schools + 1, students // 15 - n_teachers_total)
     for k in range(n_admins):
         school = -1 if k % 10 == 0 else k % schools
-        _add_user(d, rng, staff_pid, ADMINISTRATOR, school, -1, n_given, n_family, stamp())
+        user_add(d, rng, staff_pid, ADMINISTRATOR, school, -1, n_given, n_family, stamp())
         staff_pid += 1
     # A few teachers work at two schools.
     if schools > 1:
@@ -619,11 +617,11 @@ def generate_district(
         end = class_base_by_school[i + 1] if i + 1 < schools else len(d.class_id)
         for c in range(base, end):
             k = c - base
-            _add_enrollment(d, history, teachers[k % len(teachers)], c, TEACHER, 1, stamp())
+            enrollment_add(d, history, teachers[k % len(teachers)], c, TEACHER, 1, stamp())
             history += 1
             if k % 20 == 7 and len(teachers) > 1:
                 co = teachers[(k + 1) % len(teachers)]
-                _add_enrollment(d, history, co, c, TEACHER, 0, stamp())
+                enrollment_add(d, history, co, c, TEACHER, 0, stamp())
                 history += 1
 
     # Students and their seven sections.
@@ -637,11 +635,11 @@ def generate_district(
         grades = [_grade_number(g) for g in school.grades]
         take = min(CLASSES_PER_STUDENT, n_classes)
         for _ in range(per_school[i]):
-            u = _add_user(d, rng, pid, STUDENT, i, grades[rng.randrange(len(grades))],
+            u = user_add(d, rng, pid, STUDENT, i, grades[rng.randrange(len(grades))],
                           n_given, n_family, stamp())  # fmt: skip
             pid += 1
             for c in sample(range(n_classes), take):
-                _add_enrollment(d, roster, u, base + c, STUDENT, 0, stamp())
+                enrollment_add(d, roster, u, base + c, STUDENT, 0, stamp())
                 roster += 1
 
     if guardians:
@@ -666,7 +664,7 @@ def generate_district(
     return district
 
 
-def _add_user(
+def user_add(
     d: District,
     rng: random.Random,
     pid: int,
@@ -677,6 +675,9 @@ def _add_user(
     n_family: int,
     modified: int,
 ) -> int:
+    """Append an active user (``grade`` -1 for staff and guardians) with a random name drawn
+    from the first ``n_given``/``n_family`` names of the pools; returns its row. The
+    generator and the "next night" mutations both add users this way."""
     given = rng.randrange(n_given)
     family = rng.randrange(n_family)
     d.user_pid.append(pid)
@@ -696,9 +697,10 @@ def _add_user(
     return len(d.user_pid) - 1
 
 
-def _add_enrollment(
+def enrollment_add(
     d: District, rid: int, user: int, klass: int, role: int, primary: int, modified: int
 ) -> int:
+    """Append an active enrollment of row ``user`` in row ``klass``; returns its row."""
     d.enr_id.append(rid)
     d.enr_user.append(user)
     d.enr_class.append(klass)
@@ -723,7 +725,7 @@ def _add_households(d: District, rng: random.Random, stamp, n_given: int, n_fami
         k += size
         household = len(d.household_children)
         school = d.user_school[children[0]]
-        guardian = _add_user(d, rng, pid, GUARDIAN, school, -1, n_given, n_family, stamp())
+        guardian = user_add(d, rng, pid, GUARDIAN, school, -1, n_given, n_family, stamp())
         pid += 1
         family = d.user_family[guardian]
         for child in children:

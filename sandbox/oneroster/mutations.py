@@ -17,8 +17,8 @@ from sandbox.oneroster.generator import (
     STUDENT,
     TOBEDELETED,
     District,
-    _add_enrollment,
-    _add_user,
+    enrollment_add,
+    user_add,
 )
 
 MUTATION_KINDS = ("adds", "drops", "moves", "renames", "tobedeleted")
@@ -76,7 +76,7 @@ def apply_mutations(
         school = rng.randrange(len(d.schools))
         grades = d.schools[school].grades
         grade = rng.choice(grades)
-        u = _add_user(
+        u = user_add(
             d, rng, d.next_pid, STUDENT, school, 0 if grade == "KG" else int(grade),
             len(d.given_pool), len(d.family_pool), now,
         )  # fmt: skip
@@ -84,7 +84,7 @@ def apply_mutations(
         out["added_users"].append(d.user_sourced_id(u))
         pool = classes(school)
         for c in rng.sample(pool, min(CLASSES_PER_STUDENT, len(pool))):
-            e = _add_enrollment(d, d.next_roster, u, c, STUDENT, 0, now)
+            e = enrollment_add(d, d.next_roster, u, c, STUDENT, 0, now)
             d.next_roster += 1
             out["added_enrollments"].append(d.enrollment_sourced_id(e))
     for _ in range(drops):
@@ -104,7 +104,7 @@ def apply_mutations(
             continue
         d.enr_alive[e] = 0
         out["moved_from"].append(d.enrollment_sourced_id(e))
-        new = _add_enrollment(d, d.next_roster, d.enr_user[e], rng.choice(candidates),
+        new = enrollment_add(d, d.next_roster, d.enr_user[e], rng.choice(candidates),
                               STUDENT, 0, now)  # fmt: skip
         d.next_roster += 1
         out["moved_to"].append(d.enrollment_sourced_id(new))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import getpass
 from typing import TYPE_CHECKING, Any
 
 from tenants.models import SECRET_FIELDS, AuditEvent
@@ -51,6 +52,15 @@ def actor_label_for(user: AbstractBaseUser | None, *, default: str = "system") -
     if user is None or not user.is_authenticated:
         return default
     return user.get_username()
+
+
+def cli_actor_label() -> str:
+    """The actor of a management command: ``cli (<login>)``, or ``cli`` when the process has
+    no login name (a container started with a bare numeric uid)."""
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def audit_record(

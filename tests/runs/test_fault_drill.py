@@ -175,7 +175,8 @@ def test_redis_stopped_and_restarted_mid_run(sandbox, fast_imports, worker):
     with contextlib.suppress(Exception):  # the server goes away while answering
         _redis().shutdown(nosave=True)
     time.sleep(2)
-    embedded.redis_url(django_settings.BASE_DIR)  # starts it again on the same socket
+    # Starts it again on the same socket: this instance's, as the settings chose it.
+    embedded.redis_url(django_settings.BASE_DIR, django_settings.EMBEDDED_NAME)
     sandbox.oneroster.faults.set([])
 
     seconds = _until(run, worker, _ended, since=stopped)

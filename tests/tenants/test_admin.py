@@ -10,11 +10,13 @@ import time
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tenants.client_ip import client_ip
 from tenants.forms import DistrictOptionsForm
 from tenants.models import AuditEvent, District, IntakeLink, PartnerCredential
 from tenants.services.districts import partner_credentials_set
@@ -221,9 +223,7 @@ def test_axes_locks_a_username_at_one_address_after_repeated_failures(superuser,
     assert elsewhere.status_code == 302
 
 
-def test_failures_from_rotating_forwarded_addresses_do_not_lock_the_owner_out(
-    superuser, settings
-):
+def test_failures_from_rotating_forwarded_addresses_do_not_lock_the_owner_out(superuser, settings):
     settings.AXES_ENABLED = True
     settings.TRUSTED_PROXY_COUNT = 1
     for n in range(settings.AXES_FAILURE_LIMIT + 2):
@@ -234,8 +234,6 @@ def test_failures_from_rotating_forwarded_addresses_do_not_lock_the_owner_out(
 
 
 def test_the_client_address_comes_from_the_trusted_proxy_hop(superuser, settings):
-    from tenants.client_ip import client_ip
-
     settings.TRUSTED_PROXY_COUNT = 1
     request = Client().get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5").wsgi_request
     assert client_ip(request) == "203.0.113.5"
@@ -495,3 +493,34 @@ def test_deleting_a_staff_account_keeps_its_audit_rows(superuser, full_district)
     event = AuditEvent.objects.get(action=AuditEvent.Action.SETTINGS_CHANGED)
     assert event.actor is None
     assert event.actor_label == "root"
+
+
+# --- permissions and district scoping in the admin ---------------------------------------
+
+
+def test_staff_without_permissions_are_refused_the_admin_pages(staff_user, full_district):
+    client = Client()
+    client.force_login(staff_user)
+    for url in (
+        reverse("admin:tenants_district_changelist"),
+        change_url(full_district),
+        reverse("admin:tenants_auditevent_changelist"),
+    ):
+        assert client.get(url).status_code == 403
+
+
+def test_staff_assigned_to_a_district_see_only_it_in_the_admin(staff_user, make_district):
+    mine, other = make_district(name="Mine"), make_district(name="Other")
+    staff_user.groups.add(Group.objects.get(name="Viewer"))
+    mine.staff.add(staff_user)
+    client = Client()
+    client.force_login(staff_user)
+
+    listing = client.get(reverse("admin:tenants_district_changelist")).content.decode()
+    audit = client.get(reverse("admin:tenants_auditevent_changelist")).context["cl"]
+
+    assert change_url(mine) in listing
+    assert change_url(other) not in listing
+    assert {event.district_id for event in audit.result_list} == {mine.pk}
+    assert client.get(change_url(mine)).status_code == 200
+    assert client.get(change_url(other)).status_code == 302  # "does not exist", to the index

@@ -267,6 +267,45 @@ def test_each_bad_input_is_rejected_with_its_message(
     assert IntakeLink.objects.get().state == "open"
 
 
+#: IPv6 forms that embed or stand for a non-public address; the intake form stores none.
+RESTRICTED_IPV6_HOSTS = [
+    "::127.0.0.1",  # IPv4-compatible loopback
+    "::ffff:127.0.0.1",  # IPv4-mapped loopback
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address 169.254.169.254
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "fc00::1",  # ULA
+    "fd12:3456::1",  # ULA
+    "fe80::1",  # link-local
+    "febf::1",  # link-local, the top of fe80::/10
+]
+
+
+@pytest.mark.parametrize("host", RESTRICTED_IPV6_HOSTS)
+def test_ipv6_forms_of_private_addresses_are_refused_and_not_stored(
+    client, url, settings, district, host
+):
+    settings.ALLOW_HTTP_UPSTREAMS = False
+    settings.ALLOW_PRIVATE_UPSTREAMS = False
+    data = good_data(
+        oneroster_base_url=f"https://[{host}]/ims/oneroster/v1p1/",
+        oneroster_token_url="https://93.184.215.14/campus/oauth2/token?appName=d",
+    )
+
+    response = client.post(open_link(client, url), data)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["oneroster_base_url"] == [
+        HOST_RESTRICTED.format(host=host)
+    ]
+    district.refresh_from_db()
+    assert district.oneroster_base_url == ""
+    assert IntakeLink.objects.get().state == "open"
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.INTAKE_SUBMITTED).exists()
+
+
 def test_the_intake_endpoint_is_rate_limited_per_client(url, settings):
     settings.INTAKE_RATE_LIMIT = 3
     client = Client(REMOTE_ADDR="203.0.113.7")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.fernet import InvalidToken
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -71,6 +72,17 @@ def test_rotation_re_encrypts_so_the_old_key_can_be_dropped(stored):
     event = AuditEvent.objects.get(action=AuditEvent.Action.CREDENTIALS_ROTATED)
     assert event.changes["values"] == 10
     assert_no_secret(json.dumps(event.changes) + event.target)
+
+
+def test_a_process_still_on_the_old_key_alone_cannot_read_rotated_values(stored):
+    """Why web and workers restart with "<new>,<old>" before the rotation: a process that
+    still knows only the old key cannot open what the rotation wrote."""
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        credential_keys_rotate()
+    with override_settings(FERNET_KEYS=[OLD_KEY]), pytest.raises(InvalidToken):
+        District.objects.first().canvas_token  # noqa: B018 - reading decrypts
+    with override_settings(FERNET_KEYS=[NEW_KEY, OLD_KEY]):
+        assert District.objects.first().canvas_token == ALL_SECRETS[1]
 
 
 def test_rotation_leaves_other_columns_alone(stored):

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from tenants.models import AuditEvent, District, StagedCredentials
 from tenants.services.audit import audit_record
+from tenants.services.clients import district_oneroster_config
 from tenants.services.districts import district_update
 from tenants.services.intake import intake_link_create
 from tenants.services.staged_check import staged_credentials_check
@@ -165,6 +166,20 @@ def test_approval_needs_a_passed_check_against_the_staged_credentials(
     live_district.refresh_from_db()
     assert live_district.oneroster_client_secret == CLIENT_SECRET
     assert live_district.last_check_at is None  # the live connection's result is untouched
+
+
+def test_until_approval_runs_keep_using_the_old_credentials(
+    live_district, upstream, django_capture_on_commit_callbacks
+):
+    before = district_oneroster_config(live_district)
+    staged = _staged(live_district, upstream, django_capture_on_commit_callbacks)
+    assert staged_credentials_check(staged=staged, sleep=no_sleep).ok  # passed, not approved
+
+    district = District.objects.get(pk=live_district.pk)
+    config = district_oneroster_config(district)
+    assert config == before
+    assert config.client_secret == CLIENT_SECRET
+    assert config.base_url != staged.oneroster_base_url
 
 
 def test_an_approved_change_goes_live_audited_and_keeps_no_secret(

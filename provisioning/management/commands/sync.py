@@ -10,7 +10,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from provisioning.management.sync_plugins import EXIT_FAILED, sync_subcommands
+from provisioning.management.sync_plugins import EXIT_FAILED, refused, sync_subcommands
 from tenants.selectors import DistrictNotFound
 
 
@@ -31,9 +31,7 @@ class Command(BaseCommand):
             # What the person asked for does not exist (a slug, a run id): said the way
             # ``manage.py district`` says it, with ``--json`` as the one object on stdout.
             if options.get("json"):
-                self.stdout.write(
-                    json.dumps({"run_id": None, "status": "refused", "error": str(exc)})
-                )
+                self.stdout.write(json.dumps(refused(exc)))
             else:
                 self.stderr.write(f"error: {exc}")
             sys.exit(EXIT_FAILED)

@@ -73,46 +73,38 @@ _LOGIN_MARKERS = frozenset(
 )
 
 
+#: The columns that identify an importer whose rule is "all of these are present".
+_IDENTIFYING = {
+    "account": ("account_id", "parent_account_id"),
+    "term": ("term_id", "name"),
+    "abstract_course": ("abstract_course_id", "short_name"),
+    "course": ("course_id", "short_name"),
+    "section": ("section_id", "name"),
+    "xlist": ("xlist_course_id", "section_id"),
+    "admin": ("account_id", "user_id"),
+    "group_category": ("group_category_id", "category_name"),
+    "group": ("group_id", "name"),
+    "group_membership": ("group_id", "user_id"),
+    "differentiation_tag_set": ("tag_set_id", "set_name"),
+    "differentiation_tag": ("tag_id", "tag_set_id", "name"),
+    "differentiation_tag_membership": ("tag_id", "user_id"),
+    "grade_publishing_results": ("enrollment_id", "grade_publishing_status"),
+    "user_observer": ("observer_id", "student_id"),
+}
+
+
 def _detects(kind: str, h: frozenset[str]) -> bool:
     if kind == "change_sis_id":
         return "old_id" in h or "old_integration_id" in h
-    if kind == "account":
-        return "account_id" in h and "parent_account_id" in h
-    if kind == "term":
-        return "term_id" in h and "name" in h
-    if kind == "abstract_course":
-        return "abstract_course_id" in h and "short_name" in h
-    if kind == "course":
-        return "course_id" in h and "short_name" in h
-    if kind == "section":
-        return "section_id" in h and "name" in h
-    if kind == "xlist":
-        return "xlist_course_id" in h and "section_id" in h
-    if kind == "user":
-        return "user_id" in h and "login_id" in h and not (h & _LOGIN_MARKERS)
-    if kind == "login":
-        return "user_id" in h and "login_id" in h and bool(h & _LOGIN_MARKERS)
+    if kind in ("user", "login"):
+        # One header shape; an ``existing_*`` column makes it a login file.
+        is_login = bool(h & _LOGIN_MARKERS)
+        return "user_id" in h and "login_id" in h and is_login == (kind == "login")
     if kind == "enrollment":
         return ("section_id" in h or "course_id" in h) and (
             "user_id" in h or "user_integration_id" in h
         )
-    if kind == "admin":
-        return "account_id" in h and "user_id" in h
-    if kind == "group_category":
-        return "group_category_id" in h and "category_name" in h
-    if kind == "group":
-        return "group_id" in h and "name" in h
-    if kind == "group_membership":
-        return "group_id" in h and "user_id" in h
-    if kind == "differentiation_tag_set":
-        return "tag_set_id" in h and "set_name" in h
-    if kind == "differentiation_tag":
-        return "tag_id" in h and "tag_set_id" in h and "name" in h
-    if kind == "differentiation_tag_membership":
-        return "tag_id" in h and "user_id" in h
-    if kind == "grade_publishing_results":
-        return "enrollment_id" in h and "grade_publishing_status" in h
-    return kind == "user_observer" and "observer_id" in h and "student_id" in h
+    return h.issuperset(_IDENTIFYING[kind])
 
 
 def importer_for(header: Sequence[str]) -> str | None:

@@ -9,7 +9,6 @@ summary, or with ``--json`` the only output is one JSON object. No secret is eve
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ from django.db import models
 
 from tenants.models import District
 from tenants.selectors import DistrictNotFound, district_get, district_list, district_summary
+from tenants.services.audit import cli_actor_label
 from tenants.services.connection_check import district_check
 from tenants.services.districts import (
     URL_FIELDS,
@@ -91,13 +91,6 @@ def _add_option_flag(parser: CommandParser, name: str) -> None:
     elif name in URL_FIELDS:
         kwargs["metavar"] = "URL"
     parser.add_argument(_flag(name), **kwargs)
-
-
-def _actor_label() -> str:
-    try:
-        return f"cli ({getpass.getuser()})"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _secrets_from_env() -> dict[str, str]:
@@ -191,7 +184,7 @@ class Command(BaseCommand):
         }
         secrets = _secrets_from_env()
         district = district_create(
-            actor=None, actor_label=_actor_label(), slug=options["slug"], **fields, **secrets
+            actor=None, actor_label=cli_actor_label(), slug=options["slug"], **fields, **secrets
         )
         missing = [var for var, field in SECRET_ENV.items() if field not in secrets]
         note = f"; not in the environment: {', '.join(missing)}" if missing else ""
@@ -210,7 +203,7 @@ class Command(BaseCommand):
         if not changes and not secrets:
             raise CommandFailed("nothing to change: give at least one setting flag")
         before = {name: getattr(district, name) for name in [*changes, *secrets]}
-        label = _actor_label()
+        label = cli_actor_label()
         if changes:
             district = district_update(
                 district=district, actor=None, actor_label=label, changes=changes
@@ -234,7 +227,7 @@ class Command(BaseCommand):
 
     def handle_check(self, options: dict[str, Any]) -> Result:
         district = district_get(slug=options["slug"])
-        report = district_check(district=district, actor=None, actor_label=_actor_label())
+        report = district_check(district=district, actor=None, actor_label=cli_actor_label())
         marks = {True: "ok  ", False: "FAIL", None: "skip"}
         details = [f"{marks[step.ok]} {step.title}: {step.reason}" for step in report.steps]
         failure = report.first_failure

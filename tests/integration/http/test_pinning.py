@@ -25,7 +25,7 @@ from integration.http import (
     UpstreamSession,
     UpstreamUnreachable,
 )
-from integration.http.netguard import is_public_address
+from integration.http.netguard import check_url_host, is_public_address
 
 PUBLIC = "93.184.215.14"  # stands for a public answer; never actually connected to
 NAME = "sis.rosterbridge.test"
@@ -46,11 +46,15 @@ class Resolver:
             answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
             if answer is None:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-            return [
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answer
-            ]
+            return [_info(address, port) for address in answer]
 
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _info(address: str, port: int):
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 @pytest.fixture
@@ -134,6 +138,21 @@ def test_a_later_connection_vets_its_own_lookup(monkeypatch, connects, internal)
     assert internal.seen == []
 
 
+def test_a_name_checked_public_at_intake_that_rebinds_to_loopback_is_refused_at_connect(
+    monkeypatch, connects, internal
+):
+    """The intake check and the connection look up separately; only the connection's own
+    answer decides where the socket goes."""
+    resolver = Resolver(monkeypatch, [PUBLIC], ["127.0.0.1"])
+    url = f"http://{NAME}:{internal.server_port}/ims/oneroster/v1p1/orgs"
+    check_url_host(url)  # what the intake form asks: public
+    with pytest.raises(RestrictedAddress):
+        _guarded().request("GET", url, headers={"Authorization": "Bearer district-token"})
+    assert resolver.lookups == 2
+    assert connects == []
+    assert internal.seen == []
+
+
 def test_a_failed_lookup_is_refused_without_connecting(monkeypatch, connects):
     Resolver(monkeypatch, None)
     with pytest.raises(UpstreamUnreachable):
@@ -148,6 +167,41 @@ def test_a_proxied_request_is_vetted_before_it_leaves(monkeypatch, connects):
     session.session.proxies = {"http": "http://127.0.0.1:9"}
     with pytest.raises(RestrictedAddress):
         session.request("GET", f"http://{NAME}/ims/oneroster/v1p1/orgs")
+    assert connects == []
+
+
+#: IPv6 answers that embed or stand for a non-public address.
+RESTRICTED_IPV6 = [
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "fc00::1",  # ULA
+    "fd12:3456::1",  # ULA
+    "fe80::1",  # link-local
+]
+
+
+@pytest.mark.parametrize("address", RESTRICTED_IPV6)
+def test_a_name_answering_an_ipv6_form_of_a_private_address_is_refused_at_connect(
+    monkeypatch, connects, address
+):
+    Resolver(monkeypatch, [address])
+    with pytest.raises(RestrictedAddress):
+        _guarded().request(
+            "GET",
+            f"https://{NAME}/ims/oneroster/v1p1/orgs",
+            headers={"Authorization": "Bearer district-token"},
+        )
+    assert connects == []
+
+
+@pytest.mark.parametrize("address", RESTRICTED_IPV6)
+def test_an_ipv6_literal_of_a_private_address_is_refused_at_connect(connects, address):
+    with pytest.raises(RestrictedAddress):
+        _guarded().request("GET", f"https://[{address}]/ims/oneroster/v1p1/orgs")
     assert connects == []
 
 

@@ -258,7 +258,7 @@ def test_page_decoder_takes_plainly_valid_pages(collection):
         ("users", {"enabledUser": "false"}),  # lenient boolean: valid, but not plain
         ("users", {"status": "Active"}),
         ("enrollments", {"class": {"sourcedId": "c1", "type": "user"}}),
-        ("enrollments", {"dateLastModified": "2026-01-01"}),
+        ("enrollments", {"dateLastModified": "01/01/2026 00:00"}),
         ("enrollments", {"endDate": "2026-02-30"}),
         ("classes", {"terms": []}),
     ],
@@ -293,13 +293,13 @@ def test_lenient_where_providers_differ():
 @pytest.mark.parametrize(
     ("collection", "obj", "reason"),
     [
-        ("users", {"status": "Active"}, "status 'Active' is not one of"),
-        ("enrollments", {"role": "Student"}, "role 'Student' is not one of"),
+        ("users", {"status": "deleted"}, "status 'deleted' is not one of"),
+        ("enrollments", {"role": "Studnet"}, "role 'Studnet' is not one of"),
         ("results", {"scoreStatus": "fullygraded"}, "scoreStatus"),
         ("classes", {"terms": []}, "terms must list at least one reference"),
         ("enrollments", {"class": {"sourcedId": "c1", "type": "user"}}, "cannot be a class"),
         ("academicSessions", {"startDate": "2026-02-30"}, "startDate is not an ISO 8601 date"),
-        ("orgs", {"dateLastModified": "2026-01-01"}, "is a date, not a date-time"),
+        ("orgs", {"dateLastModified": "01/01/2026"}, "is not an ISO 8601 date-time"),
     ],
 )
 def test_invalid_records_say_why(collection, obj, reason):
