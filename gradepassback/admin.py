@@ -37,6 +37,7 @@ from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
 from tenants import permissions
+from tenants.admin_filters import AssignedDistrictFilter
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -97,7 +98,7 @@ class PassbackRunAdmin(ReadOnlyAdmin):
         "outcome",
     )
     list_display_links = ("run_id", "district")
-    list_filter = ("run__status", "run__trigger", "run__district")
+    list_filter = ("run__status", "run__trigger", ("run__district", AssignedDistrictFilter))
     search_fields = ("run__district__slug", "run__district__name")
     change_list_template = "gradepassback/admin/passbackrun_change_list.html"
 
@@ -259,7 +260,7 @@ class PassbackCourseAdmin(ReadOnlyAdmin):
         "worker",
         "finished_at",
     )
-    list_filter = ("status", "passback_run__run__district")
+    list_filter = ("status", ("passback_run__run__district", AssignedDistrictFilter))
     search_fields = ("sis_course_id",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackCourse]:
@@ -332,7 +333,7 @@ class PassbackConflictAdmin(ReadOnlyAdmin):
         "last_seen",
         "closed_at",
     )
-    list_filter = (OpenFilter, "kind", "district")
+    list_filter = (OpenFilter, "kind", ("district", AssignedDistrictFilter))
     search_fields = ("sis_course_id", "assignment_name", "message")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackConflict]:
@@ -351,7 +352,7 @@ class CategoryOverrideAdmin(admin.ModelAdmin):
 
     form = CategoryOverrideForm
     list_display = ("assignment_group_name", "category_title", "category_sourced_id", "district")
-    list_filter = ("district",)
+    list_filter = (("district", AssignedDistrictFilter),)
     search_fields = ("assignment_group_name", "category_title", "category_sourced_id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CategoryOverride]:

@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from tenants import permissions
+from tenants.admin_filters import AssignedDistrictFilter
 from tenants.forms import (
     DistrictCreateForm,
     DistrictCredentialsForm,
@@ -294,7 +295,7 @@ class IntakeLinkAdmin(admin.ModelAdmin):
     and can be revoked."""
 
     list_display = ("district", "state", "created_by", "created_at", "expires_at", "used_at")
-    list_filter = ("district",)
+    list_filter = (("district", AssignedDistrictFilter),)
     list_select_related = ("district", "created_by")
     fields = (
         "district",
@@ -446,7 +447,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     """Read-only for everyone: the database refuses UPDATE and DELETE on this table too."""
 
     list_display = ("created_at", "actor_label", "action", "district", "target")
-    list_filter = ("action", "district")
+    list_filter = ("action", ("district", AssignedDistrictFilter))
     list_select_related = ("district",)
     search_fields = ("actor_label", "target", "district__name", "district__slug")
     date_hierarchy = "created_at"
