@@ -21,10 +21,11 @@ from console.display import (
     changed_rows,
     changes_text,
     duration,
-    run_seconds,
+    run_worked_seconds,
 )
 from provisioning.mapping import FILES, consolidated_term_prefix
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterOrg, RosterSession
+from runs.lease import lease
 from runs.models import SyncRun
 from tenants.models import AuditEvent, District, district_secret_paths
 from tenants.selectors import district_credential_warning
@@ -66,7 +67,7 @@ def run_row(run: SyncRun, *, now: dt.datetime | None = None) -> RunRow:
         tone=STATUS_TONES.get(run.status, "neutral"),
         age=age(run.finished_at or run.started_at or run.created_at, now=now),
         # A held or queued run is waiting, not working: no running time to show.
-        duration=duration(run_seconds(run, now=now))
+        duration=duration(run_worked_seconds(run, now=now))
         if run.status in (*SyncRun.FINAL_STATUSES, S.RUNNING, S.APPLYING)
         else "",
         changes=changes_text(run),
@@ -85,12 +86,27 @@ class DistrictRow:
     check_ok: bool | None
     check_age: str
     credential_warning: str
+    #: The last successful run, which proves the connection as well as a check does.
+    proved_by: RunRow | None = None
     #: (reason, tone) pairs; "neutral" reasons (not set up yet) need no one to act now.
     attention: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> bool:
-        return any(tone != "neutral" for _, tone in self.attention)
+        return bool(self.attention)
+
+    @property
+    def connected(self) -> bool | None:
+        """Whether the district's systems answer: the check's result, or a successful run
+        since (or instead of) a check."""
+        if self.check_ok is None and self.proved_by is not None:
+            return True
+        if self.check_ok is False and self.proved_by is not None:
+            checked = self.district.last_check_at
+            finished = self.proved_by.run.finished_at
+            if checked and finished and finished > checked:
+                return True
+        return self.check_ok
 
 
 def _sort_key(row: DistrictRow, key: str) -> Any:
@@ -111,7 +127,7 @@ def _sort_key(row: DistrictRow, key: str) -> Any:
         "conflicts": lambda: row.open_errors,
         "held": lambda: row.held,
         "attention": lambda: (row.needs_attention, len(row.attention), row.open_errors),
-        "check": lambda: {True: 2, None: 1, False: 0}[row.check_ok],
+        "check": lambda: {True: 2, None: 1, False: 0}[row.connected],
     }
     return keys.get(key, keys["name"])()
 
@@ -145,6 +161,12 @@ def district_overview(
         r.district_id: r
         for r in SyncRun.objects.filter(district_id__in=ids, status__in=SyncRun.ACTIVE_STATUSES)
     }
+    proved = {
+        r.district_id: r
+        for r in SyncRun.objects.filter(district_id__in=ids, status=S.SUCCEEDED)
+        .order_by("district_id", "-finished_at", "-id")
+        .distinct("district_id")
+    }
     held = dict(
         SyncRun.objects.filter(district_id__in=ids, status=S.HELD)
         .values_list("district_id")
@@ -173,8 +195,9 @@ def district_overview(
             check_ok=district.last_check_ok,
             check_age=age(district.last_check_at, now=now),
             credential_warning=district_credential_warning(district=district),
+            proved_by=run_row(proved[district.pk], now=now) if district.pk in proved else None,
         )
-        row.attention = _attention(row)
+        row.attention = _attention(row, now=now)
         rows.append(row)
     if attention:
         rows = [row for row in rows if row.needs_attention]
@@ -183,29 +206,86 @@ def district_overview(
     return rows
 
 
-def _attention(row: DistrictRow) -> list[tuple[str, str]]:
+#: A queued run no worker has taken for this long is stuck.
+QUEUED_STUCK = dt.timedelta(minutes=15)
+
+
+def run_stuck_reason(run: SyncRun, *, now: dt.datetime) -> str:
+    """Why an active run looks stuck or is retrying, or ``""``."""
+    if run.status in (S.RUNNING, S.APPLYING):
+        beat = run.heartbeat_at or run.started_at or run.created_at
+        if now - beat > lease():
+            return f"{KIND_SHORT.get(run.kind, run.kind)} #{run.pk} has shown no sign of life"
+    if run.status == S.QUEUED:
+        if run.attempts:
+            return f"{KIND_SHORT.get(run.kind, run.kind)} #{run.pk} is retrying"
+        if now - run.created_at > QUEUED_STUCK:
+            return f"{KIND_SHORT.get(run.kind, run.kind)} #{run.pk} waits for a worker"
+    return ""
+
+
+def _attention(row: DistrictRow, *, now: dt.datetime) -> list[tuple[str, str]]:
+    """Why someone should look at the district, each with its tone; a paused district
+    needs no one."""
     reasons = []
     for kind in OVERVIEW_KINDS:
         last = row.last.get(kind)
         if last is not None and last.run.status == S.FAILED:
             reasons.append((f"Last {KIND_SHORT[kind].lower()} failed", "danger"))
-    if row.check_ok is False:
+    if row.active is not None:
+        stuck = run_stuck_reason(row.active.run, now=now)
+        if stuck:
+            reasons.append((stuck, "danger" if "no sign" in stuck else "warning"))
+    if row.connected is False:
         reasons.append(("Connection check failing", "danger"))
     if row.held:
-        reasons.append((f"{row.held} held run{'s' if row.held > 1 else ''}", "warning"))
+        reasons.append((f"{row.held:,} held run{'s' if row.held > 1 else ''}", "warning"))
     if row.open_errors:
         plural = "s" if row.open_errors > 1 else ""
         reasons.append((f"{row.open_errors:,} open error conflict{plural}", "warning"))
     if row.credential_warning:
         tone = "danger" if "expired" in row.credential_warning else "warning"
         reasons.append((row.credential_warning, tone))
-    if row.check_ok is None:
-        reasons.append(("Not connected yet: no connection check", "neutral"))
+    if row.connected is None and row.district.status != District.Status.PAUSED:
+        reasons.append(("Never checked: run the connection check", "warning"))
     return reasons
 
 
+@dataclass(frozen=True)
+class DateRange:
+    """``from``/``to`` days of a list's filter form (both ends included, UTC)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @classmethod
+    def from_query(cls, query: Any) -> DateRange:
+        def day(name: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(query.get(name, "").strip())
+            except ValueError:
+                return None
+
+        return cls(start=day("from"), end=day("to"))
+
+    def as_query(self) -> dict[str, str]:
+        values = {"from": self.start, "to": self.end}
+        return {k: v.isoformat() for k, v in values.items() if v is not None}
+
+    def apply(self, rows: QuerySet, field: str) -> QuerySet:
+        if self.start is not None:
+            rows = rows.filter(**{f"{field}__date__gte": self.start})
+        if self.end is not None:
+            rows = rows.filter(**{f"{field}__date__lte": self.end})
+        return rows
+
+
 def run_list(
-    *, district: District | None = None, kind: str = "", status: str = ""
+    *,
+    district: District | None = None,
+    kind: str = "",
+    status: str = "",
+    dates: DateRange | None = None,
 ) -> QuerySet[SyncRun]:
     runs = SyncRun.objects.select_related("district").defer(*district_secret_paths("district"))
     if district is not None:
@@ -214,6 +294,8 @@ def run_list(
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
+    if dates is not None:
+        runs = dates.apply(runs, "created_at")
     return runs.order_by("-created_at", "-id")
 
 
@@ -228,28 +310,42 @@ class ChartPoint:
     seconds: float
     changed: int
     status: str
+    #: Whether the run waited for a person's approval (held, then approved or discarded).
+    held: bool = False
 
 
 def run_chart_points(*, district: District, limit: int = 30) -> list[ChartPoint]:
-    """The district's last finished delta and full runs, oldest first."""
+    """The district's last delta and full runs that did some work (finished or held),
+    oldest first; the time shown is the time worked, without the wait for approval."""
+    now = timezone.now()
     runs = (
         SyncRun.objects.filter(
             district=district,
             kind__in=(SyncRun.Kind.DELTA, SyncRun.Kind.FULL),
             started_at__isnull=False,
-            finished_at__isnull=False,
         )
-        .order_by("-finished_at")
-        .only("pk", "kind", "started_at", "finished_at", "counts", "status")[:limit]
+        .filter(Q(finished_at__isnull=False) | Q(status=S.HELD))
+        .order_by("-started_at", "-id")
+        .only(
+            "pk",
+            "kind",
+            "started_at",
+            "finished_at",
+            "counts",
+            "status",
+            "progress",
+            "decided_at",
+        )[:limit]
     )
     return [
         ChartPoint(
             run_id=r.pk,
             kind=r.kind,
             started_at=r.started_at,
-            seconds=(r.finished_at - r.started_at).total_seconds(),
+            seconds=run_worked_seconds(r, now=now) or 0.0,
             changed=changed_rows(r.counts),
             status=r.status,
+            held=r.status == S.HELD or r.decided_at is not None,
         )
         for r in reversed(list(runs))
     ]
@@ -267,11 +363,13 @@ class ConflictFilters:
     age: str = ""
     state: str = "open"
     search: str = ""
+    dates: DateRange = field(default_factory=DateRange)
 
     @classmethod
     def from_query(cls, query: Any) -> ConflictFilters:
         state = query.get("state", "open")
         return cls(
+            dates=DateRange.from_query(query),
             district=query.get("district", "").strip(),
             kind=query.get("kind", "").strip(),
             severity=query.get("severity", "").strip(),
@@ -290,6 +388,7 @@ class ConflictFilters:
             "age": self.age,
             "state": self.state,
             "q": self.search,
+            **self.dates.as_query(),
         }
         return {k: v for k, v in values.items() if v}
 
@@ -324,6 +423,7 @@ def conflict_browse(
         conflicts = conflicts.filter(
             Q(sourced_id__icontains=filters.search) | Q(detail__icontains=filters.search)
         )
+    conflicts = filters.dates.apply(conflicts, "last_seen")
     return conflicts.order_by("-last_seen", "kind", "sourced_id")
 
 
@@ -336,7 +436,13 @@ def conflict_open_counts(*, district: District) -> dict[str, int]:
     )
 
 
-def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[AuditEvent]:
+def audit_browse(
+    *,
+    district_slug: str = "",
+    action: str = "",
+    search: str = "",
+    dates: DateRange | None = None,
+) -> QuerySet[AuditEvent]:
     """Audit rows of every district (or one), newest first."""
     events = AuditEvent.objects.select_related("district", "actor").defer(
         *district_secret_paths("district")
@@ -345,6 +451,10 @@ def audit_browse(*, district_slug: str = "", action: str = "") -> QuerySet[Audit
         events = events.filter(district__slug=district_slug)
     if action:
         events = events.filter(action=action)
+    if search:
+        events = events.filter(Q(actor_label__icontains=search) | Q(target__icontains=search))
+    if dates is not None:
+        events = dates.apply(events, "created_at")
     return events.order_by("-created_at", "-id")
 
 
@@ -377,6 +487,7 @@ class CourseMove:
     new_term: str
     old_term_name: str = ""
     new_term_name: str = ""
+    school: str = ""
 
 
 @dataclass
@@ -390,6 +501,9 @@ class TermModePreview:
     sample: list[CourseMove]
     terms_created: list[tuple[str, str]]
     terms_retired: list[tuple[str, str]]
+    #: The same terms by school: (school name, [(term id, name), ...]), schools by name.
+    created_by_school: list[tuple[str, list[tuple[str, str]]]]
+    retired_by_school: list[tuple[str, list[tuple[str, str]]]]
     #: Canvas terms by id → name, to show names instead of ids.
     term_names: dict[str, str]
 
@@ -423,20 +537,37 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
             return first.sourced_id
         return consolidated_term_prefix(district) + first.school_year
 
-    class_terms = dict(
-        RosterClass.objects.filter(district=district).values_list("sourced_id", "terms")
-    )
+    class_terms: dict[str, list[str]] = {}
+    session_schools: dict[str, set[str]] = {}
+    for sid, school, terms in RosterClass.objects.filter(district=district).values_list(
+        "sourced_id", "school", "terms"
+    ):
+        class_terms[sid] = terms
+        for term in terms or []:
+            session_schools.setdefault(term, set()).add(school)
+    names = school_names(district_ids=[district.pk])
     moves: list[CourseMove] = []
     count = in_canvas = 0
-    courses = CanvasRow.objects.filter(district=district, file="courses").values_list("key", "row")
-    for key, row in courses.iterator(chunk_size=5000):
+    courses = CanvasRow.objects.filter(district=district, file="courses").values_list(
+        "key", "row", "school"
+    )
+    for key, row, school in courses.iterator(chunk_size=5000):
         in_canvas += 1
         new = new_term_of(class_terms.get(key, []))
         if new is None or new == row[term_col]:
             continue
         count += 1
         if len(moves) < sample:
-            moves.append(CourseMove(key, row[name_col], row[term_col], new))
+            moves.append(
+                CourseMove(
+                    key,
+                    row[name_col],
+                    row[term_col],
+                    new,
+                    school=names.get(school, school or "District-wide"),
+                )
+            )
+    moves.sort(key=lambda move: (move.school.lower(), move.course_id))
     if term_mode == "as_is":
         wanted = {s.sourced_id: s.title for s in sessions.values()}
     else:
@@ -454,13 +585,33 @@ def term_mode_preview(*, district: District, term_mode: str, sample: int = 50) -
     for move in moves:
         move.old_term_name = current.get(move.old_term, "")
         move.new_term_name = wanted.get(move.new_term, "")
+    created = sorted((tid, name) for tid, name in wanted.items() if tid not in current)
+    retired = sorted((tid, name) for tid, name in current.items() if tid not in wanted)
+
+    def school_of(term_id: str) -> str:
+        schools = session_schools.get(term_id, set())
+        if term_id.startswith(consolidated_term_prefix(district)) or len(schools) > 1:
+            return "All schools"
+        if not schools:
+            return "No school's classes use it"
+        only = next(iter(schools))
+        return names.get(only, only or "District-wide")
+
+    def by_school(terms: list[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for term in terms:
+            groups.setdefault(school_of(term[0]), []).append(term)
+        return sorted(groups.items(), key=lambda item: item[0].lower())
+
     return TermModePreview(
         from_mode=district.term_mode,
         to_mode=term_mode,
         courses_in_canvas=in_canvas,
         moves=count,
         sample=moves,
-        terms_created=sorted((tid, name) for tid, name in wanted.items() if tid not in current),
-        terms_retired=sorted((tid, name) for tid, name in current.items() if tid not in wanted),
+        terms_created=created,
+        terms_retired=retired,
+        created_by_school=by_school(created),
+        retired_by_school=by_school(retired),
         term_names={**current, **wanted},
     )

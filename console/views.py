@@ -24,11 +24,19 @@ from console.access import abilities, can, console_view, require
 from console.charts import run_chart
 from console.display import (
     KIND_SHORT,
+    PASSBACK_OBJECTS,
     STATUS_TONES,
     age,
     audit_lines,
+    changed_rows,
     duration,
-    run_seconds,
+    file_label,
+    number,
+    passback_counts_text,
+    run_waited_seconds,
+    run_worked_seconds,
+    sentence,
+    words,
 )
 from console.exports import csv_response
 from console.forms import (
@@ -42,6 +50,7 @@ from console.selectors import (
     CONFLICT_AGES,
     OVERVIEW_SORTS,
     ConflictFilters,
+    DateRange,
     audit_browse,
     conflict_browse,
     conflict_open_counts,
@@ -66,7 +75,8 @@ from evaluation.classify import MATCH_LABELS, MATCHES, TYPE_KEYS
 from evaluation.exports import evaluation_change_sis_id_rows, evaluation_detail_rows
 from evaluation.models import EvaluationReport, EvaluationRow
 from evaluation.selectors import evaluation_report_list, evaluation_row_list
-from gradepassback.selectors import passback_conflict_list
+from gradepassback.models import PassbackCourse
+from gradepassback.selectors import passback_conflict_list, passback_course_list
 from provisioning.mapping import FILES
 from provisioning.models import Conflict
 from provisioning.selectors import conflict_list, sync_run_active, sync_run_log_lines
@@ -74,6 +84,7 @@ from provisioning.services.conflicts import conflict_resolve as resolve
 from runs.models import SyncRun
 from runs.services.lifecycle import SyncRunError, SyncRunTransitionError, sync_run_discard
 from tenants import permissions
+from tenants.labels import district_field_label
 from tenants.models import SECRET_FIELDS, AuditEvent, District
 from tenants.selectors import audit_event_list, district_credential_warning, district_list
 from tenants.services.audit import actor_label_for
@@ -196,8 +207,15 @@ def _check_steps(district: District) -> list[dict[str, Any]]:
 
 
 def _check_context(request: HttpRequest, district: District) -> dict[str, Any]:
+    proved = (
+        run_list(district=district, status=SyncRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
     return {
         "district": district,
+        # A successful run proves the connection as well as a check does.
+        "proved_by": run_row(proved) if proved else None,
         "check_steps": _check_steps(district),
         "check_age": age(district.last_check_at),
         "check_pending": console_check_pending(district=district),
@@ -242,6 +260,16 @@ def _run_buttons(
     return buttons
 
 
+def _users_matched(report: EvaluationReport) -> dict[str, int]:
+    """A report's user counts for the district page, whatever keys its summary has."""
+    users = (report.summary or {}).get("users") or {}
+    matched = ("matched_sis_id", "matched_login", "matched_email")
+    return {
+        "matched": sum(users.get(key, 0) for key in matched),
+        **{key: users.get(key, 0) for key in ("new", "orphan", "ambiguous")},
+    }
+
+
 def _district_page(
     request: HttpRequest, district: District, *, settings_form: DistrictOptionsForm | None = None
 ) -> HttpResponse:
@@ -265,7 +293,7 @@ def _district_page(
         passback_schedule=district.get_passback_schedule_display()
         if district.passback_enabled
         else "off",
-        reports=evaluation_report_list(district=district)[:5],
+        reports=[(r, _users_matched(r)) for r in evaluation_report_list(district=district)[:5]],
         open_errors=open_conflicts.get(Conflict.Severity.ERROR, 0),
         open_warnings=open_conflicts.get(Conflict.Severity.WARNING, 0),
         status_tone={"active": "success", "paused": "neutral"}.get(district.status, "info"),
@@ -302,7 +330,9 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 district=district,
                 preview=preview,
                 posted=[(k, v) for k, v in posted if k != "csrfmiddlewaretoken"],
-                other_changes=sorted(set(changes) - {"term_mode"}),
+                other_changes=sorted(
+                    district_field_label(name) for name in set(changes) - {"term_mode"}
+                ),
                 from_label=District.TermMode(district.term_mode).label,
                 to_label=District.TermMode(changes["term_mode"]).label,
                 to_short=District.TermMode(changes["term_mode"]).label.split(":")[0],
@@ -321,7 +351,8 @@ def district_settings(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as exc:
         form.add_error(None, exc)
         return _district_page(request, district, settings_form=form)
-    messages.success(request, f"Saved: {', '.join(sorted(changes))}.")
+    saved = "; ".join(sorted(district_field_label(name) for name in changes))
+    messages.success(request, f"Saved: {saved}.")
     return redirect(reverse("console:district", args=[district.slug]) + "#settings")
 
 
@@ -415,6 +446,10 @@ def district_run_start(request: HttpRequest, slug: str) -> HttpResponse:
 # --- runs ----------------------------------------------------------------------------------
 
 
+def _stamp() -> str:
+    return timezone.now().strftime("%Y%m%d-%H%M")
+
+
 @console_view
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
@@ -422,16 +457,41 @@ def runs(request: HttpRequest) -> HttpResponse:
     district = District.objects.filter(slug=slug).first() if slug else None
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
+    dates = DateRange.from_query(request.GET)
     selected = permissions.scoped(
         request.user,
         run_list(
             district=district,
             kind=kind if kind in SyncRun.Kind.values else "",
             status=status if status in SyncRun.Status.values else "",
+            dates=dates,
         ),
         via="district",
     )
+    if request.GET.get("format") == "csv":
+        # Run metadata only (no student data): whoever may see the runs may download them.
+        header = ("run", "district", "kind", "status", "queued", "started", "finished",
+                  "worked_seconds", "waited_seconds", "asked_by", "changes", "error")  # fmt: skip
+        rows = (
+            (
+                r.pk,
+                r.district.slug,
+                r.get_kind_display(),
+                r.get_status_display(),
+                r.created_at.isoformat(),
+                r.started_at.isoformat() if r.started_at else "",
+                r.finished_at.isoformat() if r.finished_at else "",
+                round(run_worked_seconds(r) or 0),
+                round(run_waited_seconds(r)),
+                r.requested_label or r.get_trigger_display(),
+                run_row(r).changes,
+                r.error,
+            )
+            for r in selected.iterator(chunk_size=2000)
+        )
+        return csv_response([header, *rows], filename=f"runs-{_stamp()}.csv")
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"district": slug, "kind": kind, "status": status, **dates.as_query()}
     return render(
         request,
         "console/runs.html",
@@ -439,9 +499,9 @@ def runs(request: HttpRequest) -> HttpResponse:
             request,
             page=page,
             rows=[run_row(r) for r in page.object_list],
-            districts=district_list(),
-            filters={"district": slug, "kind": kind, "status": status},
-            query_string=_query_string(district=slug, kind=kind, status=status),
+            districts=permissions.scoped(request.user, district_list()),
+            filters={**query, "from": dates.start, "to": dates.end},
+            query_string=_query_string(**query),
             kinds=SyncRun.Kind.choices,
             statuses=SyncRun.Status.choices,
         ),
@@ -473,6 +533,55 @@ def _phase(run: SyncRun) -> str:
     return "Starting"
 
 
+#: The phases a provisioning run goes through, in order (a dry run stops after planning).
+SYNC_PHASES = (
+    SyncRun.Phase.READING,
+    SyncRun.Phase.PLANNING,
+    SyncRun.Phase.BUILDING,
+    SyncRun.Phase.IMPORTING,
+    SyncRun.Phase.COMMITTING,
+)
+
+
+def _progress(run: SyncRun, passback: Any) -> dict[str, Any]:
+    """The live run's progress: the current phase's measure (``value`` of ``max``, with the
+    words to say it) when the source gives one, and the phases done and to come. Without a
+    measure the bar is indeterminate."""
+    progress = run.progress or {}
+    measure: dict[str, Any] = {}
+    if run.kind == SyncRun.Kind.PASSBACK and passback and passback.courses_total:
+        done, total = passback.courses_done, passback.courses_total
+        measure = {"value": done, "max": total, "text": f"{done:,} of {total:,} courses done"}
+    elif run.phase == SyncRun.Phase.READING and progress.get("pages_total"):
+        done = min(progress.get("pages_read", 0), progress["pages_total"])
+        text = f"{done:,} of {progress['pages_total']:,} pages read"
+        if progress.get("records_total"):
+            text += (
+                f" ({progress.get('records_read', 0):,} of {progress['records_total']:,} records)"
+            )
+        measure = {"value": done, "max": progress["pages_total"], "text": text}
+    elif run.phase == SyncRun.Phase.IMPORTING and progress.get("import_progress") is not None:
+        done = int(progress["import_progress"])
+        measure = {"value": done, "max": 100, "text": f"Canvas has imported {done}%"}
+    note = ""
+    if run.phase in (SyncRun.Phase.PLANNING, SyncRun.Phase.BUILDING) and progress.get(
+        "rows_planned"
+    ):
+        note = f"{progress['rows_planned']:,} rows planned"
+    steps = []
+    if run.kind in (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN):
+        phases = SYNC_PHASES[:2] if run.kind == SyncRun.Kind.DRY_RUN else SYNC_PHASES
+        current = phases.index(run.phase) if run.phase in phases else -1
+        steps = [
+            {
+                "label": SyncRun.Phase(phase).label,
+                "state": "done" if i < current else "current" if i == current else "todo",
+            }
+            for i, phase in enumerate(phases)
+        ]
+    return {"measure": measure, "note": note, "steps": steps}
+
+
 def _outcome(run: SyncRun) -> str:
     """A finished run's result in a few words (the badge already says the status)."""
     S = SyncRun.Status
@@ -480,6 +589,8 @@ def _outcome(run: SyncRun) -> str:
         return "Stopped; nothing was committed"
     if run.status == S.DISCARDED:
         return "Nothing was sent"
+    if run.status == S.CANCELLED:
+        return "Cancelled; nothing was sent"
     if run.kind == SyncRun.Kind.EVALUATION:
         return "Report ready"
     if run.kind == SyncRun.Kind.DRY_RUN:
@@ -489,6 +600,28 @@ def _outcome(run: SyncRun) -> str:
     if run.canvas_import_id:
         return f"Canvas import {run.canvas_import_id}: {run.canvas_import_state or 'done'}"
     return "Nothing to send: Canvas was up to date"
+
+
+def _import_note(run: SyncRun) -> str:
+    """Why a run has no Canvas SIS import, in its own case."""
+    S = SyncRun.Status
+    if run.kind == SyncRun.Kind.DRY_RUN:
+        return "A dry run sends nothing to Canvas."
+    if run.kind == SyncRun.Kind.EVALUATION:
+        return "An evaluation only reads Canvas."
+    if run.kind == SyncRun.Kind.PASSBACK:
+        return "Grade passback writes to the SIS, not through SIS imports."
+    if run.status == S.DISCARDED:
+        return "The plan was discarded, so nothing was sent to Canvas."
+    if run.status == S.CANCELLED:
+        return "The run was cancelled before anything was sent to Canvas."
+    if run.status == S.FAILED:
+        return "The run stopped before an SIS import was sent."
+    if run.status == S.SUCCEEDED:
+        return "Nothing changed since the last run, so no SIS import was needed."
+    if run.status == S.HELD:
+        return "Nothing is sent until the plan is approved."
+    return "No SIS import yet: it is sent once the plan is built."
 
 
 def _change_cell(counts: dict[str, int] | None) -> str:
@@ -503,9 +636,51 @@ def _change_cell(counts: dict[str, int] | None) -> str:
     return " ".join(parts)
 
 
+def _counts_title(run: SyncRun) -> str:
+    S = SyncRun.Status
+    if run.status == S.DISCARDED:
+        return "Discarded plan per type (nothing was sent)"
+    if run.status == S.SUCCEEDED and run.kind != SyncRun.Kind.DRY_RUN:
+        return "Changes per type"
+    return "Plan per type"
+
+
+def _other_counts(run: SyncRun) -> list[tuple[str, str]]:
+    """A passback's or an evaluation's counts as (what, "1,774 sent, 404 hidden …")."""
+    rows = []
+    for key, value in sorted((run.counts or {}).items()):
+        if run.kind == SyncRun.Kind.PASSBACK:
+            label = PASSBACK_OBJECTS.get(key, words(key))
+            text = passback_counts_text(value) if isinstance(value, dict) else number(value)
+        else:
+            label = words(key)
+            labels = MATCH_LABELS.get(key, {})
+            text = (
+                ", ".join(
+                    f"{number(v)} {str(labels.get(k, words(k))).lower()}"
+                    for k, v in value.items()
+                    if v
+                )
+                if isinstance(value, dict)
+                else number(value)
+            )
+        rows.append((label, text or "none"))
+    return rows
+
+
+def _zip_note(run: SyncRun) -> str:
+    """What the dry-run zip holds, said before anyone downloads it."""
+    rows = changed_rows(run.counts)
+    if not rows:
+        return "Nothing would change, so the zip holds no CSV file: there is nothing to download."
+    return (
+        f"The zip holds the CSV files a real sync would send to Canvas: {rows:,} rows, one "
+        "file per type. Nothing was sent."
+    )
+
+
 def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
     """What the live part of the run page shows: status, phase, counts, plan, decisions."""
-    last = sync_run_log_lines(run=run).order_by("-id").first()
     summary = run.plan_summary or {}
     names = school_names(district_ids=[run.district_id])
     schools = summary.get("by_school", {})
@@ -515,32 +690,64 @@ def _run_live_context(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
         evaluation = EvaluationReport.objects.filter(run=run).first()
     counts = run.counts or {}
     provisioning = run.kind in (SyncRun.Kind.DELTA, SyncRun.Kind.FULL, SyncRun.Kind.DRY_RUN)
+    waited = run_waited_seconds(run)
     return {
         "run": run,
         "kind_label": KIND_SHORT.get(run.kind, run.kind),
         "tone": STATUS_TONES.get(run.status, "neutral"),
         "phase": _phase(run),
-        "elapsed": duration(run_seconds(run)),
+        "progress": _progress(run, passback),
+        "worked": duration(run_worked_seconds(run)),
+        "waited": duration(waited) if waited >= 1 else "",
         "heartbeat_age": age(run.heartbeat_at),
-        # A held run's last log line is the hold itself.
-        "held_age": age(last.created_at) if last else "",
-        "counts_rows": [(f, counts.get(f, {})) for f in FILES if counts.get(f)]
+        "counts_title": _counts_title(run),
+        "counts_rows": [(file_label(f), counts.get(f, {})) for f in FILES if counts.get(f)]
         if provisioning
         else [],
-        "other_counts": sorted(counts.items()) if not provisioning else [],
+        "other_counts": _other_counts(run) if not provisioning else [],
         "school_rows": [
             (
                 entry.get("name") or names.get(school, school or "District-wide"),
                 [_change_cell(entry.get("files", {}).get(f)) for f in FILES],
             )
             for school, entry in sorted(schools.items(), key=lambda i: i[1].get("name", ""))
-        ],
-        "files": list(FILES),
+        ]
+        if run.status != SyncRun.Status.DISCARDED
+        else [],
+        "files": [file_label(f) for f in FILES],
         "guards": summary.get("guards", []),
-        "source": summary.get("source", {}),
+        "source": [(words(c), v) for c, v in summary.get("source", {}).items()],
         "passback": passback,
         "evaluation": evaluation,
+        "import_note": _import_note(run),
+        "zip_note": _zip_note(run) if run.kind == SyncRun.Kind.DRY_RUN else "",
+        "zip_ready": bool(run.dry_run_zip) and changed_rows(run.counts) > 0,
         "can": abilities(request),
+    }
+
+
+#: Courses per page of a passback run's course list.
+COURSES_PAGE_SIZE = 50
+
+
+def _passback_courses(request: HttpRequest, run: SyncRun) -> dict[str, Any]:
+    """The passback run's courses, filtered by course and state, one page at a time."""
+    passback = getattr(run, "passback", None)
+    if run.kind != SyncRun.Kind.PASSBACK or passback is None:
+        return {}
+    course = request.GET.get("course", "").strip()
+    state = request.GET.get("state", "")
+    courses = passback_course_list(passback=passback)
+    if course:
+        courses = courses.filter(sis_course_id__icontains=course)
+    if state in PassbackCourse.Status.values:
+        courses = courses.filter(status=state)
+    page = Paginator(courses, COURSES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "course_page": page,
+        "course_filter": {"course": course, "state": state},
+        "course_states": PassbackCourse.Status.choices,
+        "query_string": _query_string(course=course, state=state),
     }
 
 
@@ -577,6 +784,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             passback_conflicts=passback_conflict_list(run=run)[:200]
             if run.kind == SyncRun.Kind.PASSBACK
             else [],
+            **_passback_courses(request, run),
         ),
     )
 
@@ -652,6 +860,9 @@ def run_zip(request: HttpRequest, run_id: int) -> FileResponse:
     run = _run(run_id)
     if not run.dry_run_zip:
         raise Http404("This run kept no zip.")
+    if not changed_rows(run.counts):
+        # An empty zip (22 bytes) says nothing; the run page says why there is none.
+        raise Http404("Nothing would change, so this dry run's zip holds no file.")
     return FileResponse(
         run.dry_run_zip.open("rb"),
         as_attachment=True,
@@ -700,8 +911,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
             "state",
             "resolution_note",
         )
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        return csv_response([header, *rows], filename=f"conflicts-{stamp}.csv")
+        return csv_response([header, *rows], filename=f"conflicts-{_stamp()}.csv")
     page = Paginator(selected, PAGE_SIZE).get_page(request.GET.get("page"))
     query = filters.as_query()
     return render(
@@ -713,7 +923,7 @@ def conflicts(request: HttpRequest) -> HttpResponse:
             rows=[(c, names.get(c.school, c.school)) for c in page.object_list],
             filters=filters,
             query_string=_query_string(**query),
-            districts=district_list(),
+            districts=permissions.scoped(request.user, district_list()),
             kinds=Conflict.Kind.choices,
             schools=conflict_schools(filters=filters),
             ages=[(key, label) for key, (label, _, _) in CONFLICT_AGES.items()],
@@ -850,14 +1060,36 @@ def evaluation_change_sis_id(request: HttpRequest, run_id: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("district", "")
     action = request.GET.get("action", "")
+    search = request.GET.get("q", "").strip()
+    dates = DateRange.from_query(request.GET)
     events = permissions.scoped(
         request.user,
         audit_browse(
-            district_slug=slug, action=action if action in AuditEvent.Action.values else ""
+            district_slug=slug,
+            action=action if action in AuditEvent.Action.values else "",
+            search=search,
+            dates=dates,
         ),
         via="district",
     )
+    if request.GET.get("format") == "csv":
+        # Targets and notes can name students (a resolved conflict): a student-data export.
+        require(request, "export_student_data")
+        header = ("when", "who", "district", "what", "target", "changes")
+        rows = (
+            (
+                e.created_at.isoformat(),
+                e.actor_label,
+                e.district.slug if e.district else "",
+                sentence(e.get_action_display()),
+                e.target,
+                "; ".join(f"{name}: {change}" for name, change in audit_lines(e.changes)),
+            )
+            for e in events.iterator(chunk_size=2000)
+        )
+        return csv_response([header, *rows], filename=f"audit-{_stamp()}.csv")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"district": slug, "action": action, "q": search, **dates.as_query()}
     return render(
         request,
         "console/audit.html",
@@ -865,9 +1097,9 @@ def audit(request: HttpRequest) -> HttpResponse:
             request,
             page=page,
             events=[(e, audit_lines(e.changes)) for e in page.object_list],
-            districts=district_list(),
-            actions=AuditEvent.Action.choices,
-            filters={"district": slug, "action": action},
-            query_string=_query_string(district=slug, action=action),
+            districts=permissions.scoped(request.user, district_list()),
+            actions=[(value, sentence(label)) for value, label in AuditEvent.Action.choices],
+            filters={**query, "from": dates.start, "to": dates.end},
+            query_string=_query_string(**query),
         ),
     )

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -36,6 +37,7 @@ from runs.models import SyncRun
 from runs.services.launch import start_run
 from runs.services.lifecycle import SyncRunError
 from tenants import permissions
+from tenants.admin_filters import AssignedDistrictFilter
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -96,7 +98,7 @@ class PassbackRunAdmin(ReadOnlyAdmin):
         "outcome",
     )
     list_display_links = ("run_id", "district")
-    list_filter = ("run__status", "run__trigger", "run__district")
+    list_filter = ("run__status", "run__trigger", ("run__district", AssignedDistrictFilter))
     search_fields = ("run__district__slug", "run__district__name")
     change_list_template = "gradepassback/admin/passbackrun_change_list.html"
 
@@ -175,7 +177,10 @@ class PassbackRunAdmin(ReadOnlyAdmin):
                 for name in ("lineItems", "results", "courseGrades")
                 if (passback.counts or {}).get(name)
             ],
-            "courses": passback_course_list(passback=passback),
+            # A page of courses at a time: a district-wide run has hundreds.
+            "courses": Paginator(passback_course_list(passback=passback), 50).get_page(
+                request.GET.get("page")
+            ),
             "conflicts": passback_conflict_list(district=run.district, open_only=True).filter(
                 last_run=run
             )[:500],
@@ -255,7 +260,7 @@ class PassbackCourseAdmin(ReadOnlyAdmin):
         "worker",
         "finished_at",
     )
-    list_filter = ("status", "passback_run__run__district")
+    list_filter = ("status", ("passback_run__run__district", AssignedDistrictFilter))
     search_fields = ("sis_course_id",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackCourse]:
@@ -328,7 +333,7 @@ class PassbackConflictAdmin(ReadOnlyAdmin):
         "last_seen",
         "closed_at",
     )
-    list_filter = (OpenFilter, "kind", "district")
+    list_filter = (OpenFilter, "kind", ("district", AssignedDistrictFilter))
     search_fields = ("sis_course_id", "assignment_name", "message")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PassbackConflict]:
@@ -347,7 +352,7 @@ class CategoryOverrideAdmin(admin.ModelAdmin):
 
     form = CategoryOverrideForm
     list_display = ("assignment_group_name", "category_title", "category_sourced_id", "district")
-    list_filter = ("district",)
+    list_filter = (("district", AssignedDistrictFilter),)
     search_fields = ("assignment_group_name", "category_title", "category_sourced_id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CategoryOverride]:

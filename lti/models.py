@@ -25,24 +25,33 @@ class LtiPlatform(models.Model):
         help_text="The id_token's iss: https://canvas.instructure.com for Canvas cloud.",
     )
     client_id = models.CharField(
-        max_length=255, help_text="The developer key's client id (the id_token's aud)."
+        "Client ID",
+        max_length=255,
+        help_text="The developer key's client ID (the id_token's aud).",
     )
     deployment_id = models.CharField(
-        max_length=255, help_text="The deployment id Canvas shows for the installed tool."
+        "Deployment ID",
+        max_length=255,
+        help_text="The deployment ID Canvas shows for the installed tool.",
     )
     auth_login_url = models.URLField(
-        max_length=500, help_text="OIDC authorization endpoint (…/api/lti/authorize_redirect)."
+        "Sign-in (OIDC) URL",
+        max_length=500,
+        help_text="OIDC authorization endpoint (…/api/lti/authorize_redirect).",
     )
     auth_token_url = models.URLField(
-        max_length=500, help_text="OAuth2 token endpoint (…/login/oauth2/token)."
+        "Token URL", max_length=500, help_text="OAuth2 token endpoint (…/login/oauth2/token)."
     )
     key_set_url = models.URLField(
-        max_length=500, help_text="The platform's public JWKS (…/api/lti/security/jwks)."
+        "Key set (JWKS) URL",
+        max_length=500,
+        help_text="The platform's public JWKS (…/api/lti/security/jwks).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "LTI platform"
         constraints = [
             models.UniqueConstraint(
                 fields=["issuer", "client_id"], name="ltiplatform_unique_issuer_client"
@@ -65,6 +74,7 @@ class LtiKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "LTI key"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["kid"], name="ltikey_unique_kid"),

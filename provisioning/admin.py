@@ -35,6 +35,7 @@ from runs.services.lifecycle import (
     sync_run_discard,
 )
 from tenants import permissions
+from tenants.admin_filters import AssignedDistrictFilter
 from tenants.models import District
 from tenants.selectors import district_list
 
@@ -67,7 +68,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "requested_label",
     )
     list_display_links = ("id", "district")
-    list_filter = ("status", "kind", "trigger", "district")
+    list_filter = ("status", "kind", "trigger", ("district", AssignedDistrictFilter))
     search_fields = ("district__slug", "district__name")
     date_hierarchy = "created_at"
     change_list_template = "provisioning/admin/syncrun_change_list.html"
@@ -263,7 +264,13 @@ class ConflictAdmin(admin.ModelAdmin):
         "last_seen",
         "closed_at",
     )
-    list_filter = (OpenFilter, "severity", "kind", "object_type", "district")
+    list_filter = (
+        OpenFilter,
+        "severity",
+        "kind",
+        "object_type",
+        ("district", AssignedDistrictFilter),
+    )
     search_fields = ("sourced_id", "detail", "school")
     readonly_fields = [f.name for f in Conflict._meta.fields]
     actions = ("resolve",)

@@ -22,12 +22,14 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from tenants import permissions
+from tenants.admin_filters import AssignedDistrictFilter
 from tenants.forms import (
     DistrictCreateForm,
     DistrictCredentialsForm,
     DistrictOptionsForm,
     PartnerCredentialForm,
 )
+from tenants.labels import DISTRICT_SETTINGS_GROUPS, district_field_label
 from tenants.models import (
     SECRET_FIELDS,
     AuditEvent,
@@ -83,76 +85,19 @@ class DistrictAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     readonly_fields = ("slug", "secrets_summary", "check_result")
     actions = ("run_connection_check",)
+    # The settings groups are the console's (``tenants.labels``), with the read-only panels
+    # after the connection settings.
     fieldsets = (
-        (None, {"fields": ("name", "slug", "status", "notification_emails")}),
-        (
-            "OneRoster (SIS)",
-            {
-                "fields": (
-                    "oneroster_base_url",
-                    "oneroster_token_url",
-                    "oneroster_auth_method",
-                    "oneroster_client_id",
-                    "oneroster_concurrency",
-                    "credentials_received_on",
-                    "credentials_expire_on",
-                )
-            },
-        ),
-        (
-            "Canvas",
-            {"fields": ("canvas_base_url", "canvas_account_id", "canvas_parent_account_id")},
+        (None, {"fields": ("slug",)}),
+        *(
+            (title, {"fields": names, "description": help_text})
+            for title, help_text, names in DISTRICT_SETTINGS_GROUPS[:5]
         ),
         ("Secrets (write-only)", {"fields": ("secrets_summary",)}),
         ("Last connection check", {"fields": ("check_result",)}),
-        (
-            "Provisioning options",
-            {
-                "fields": (
-                    "term_mode",
-                    "user_id_source",
-                    "login_source",
-                    "user_drop_status",
-                    "enrollment_drop_status",
-                    "publish_courses_on_create",
-                    "observers_enabled",
-                )
-            },
-        ),
-        ("Schedule", {"fields": ("timezone", "delta_time", "full_sync_weekday")}),
-        (
-            "Safety guards",
-            {
-                "fields": (
-                    "guard_users_drop_pct",
-                    "guard_courses_drop_pct",
-                    "guard_sections_drop_pct",
-                    "guard_enrollments_drop_pct",
-                    "guard_school_drop_pct",
-                    "guard_school_min_count",
-                    "guard_max_user_removals",
-                    "guard_validation_pct",
-                    "guard_validation_min_count",
-                    "guard_first_write",
-                )
-            },
-        ),
-        (
-            "Grade passback",
-            {
-                "fields": (
-                    "passback_enabled",
-                    "passback_schedule",
-                    "passback_all_graded",
-                    "lineitem_title_limit",
-                    "title_overflow",
-                    "send_missing_as_not_submitted",
-                    "only_posted_grades",
-                    "delete_unflagged_lineitems",
-                    "course_grade_mode",
-                    "grading_task_title",
-                )
-            },
+        *(
+            (title, {"fields": names, "description": help_text})
+            for title, help_text, names in DISTRICT_SETTINGS_GROUPS[5:]
         ),
     )
 
@@ -182,7 +127,7 @@ class DistrictAdmin(admin.ModelAdmin):
             "",
             "<li>{}: {}</li>",
             (
-                (District._meta.get_field(name).verbose_name, mask_secret(getattr(district, name)))
+                (district_field_label(name), mask_secret(getattr(district, name)))
                 for name in SECRET_FIELDS
             ),
         )
@@ -350,7 +295,7 @@ class IntakeLinkAdmin(admin.ModelAdmin):
     and can be revoked."""
 
     list_display = ("district", "state", "created_by", "created_at", "expires_at", "used_at")
-    list_filter = ("district",)
+    list_filter = (("district", AssignedDistrictFilter),)
     list_select_related = ("district", "created_by")
     fields = (
         "district",
@@ -502,7 +447,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     """Read-only for everyone: the database refuses UPDATE and DELETE on this table too."""
 
     list_display = ("created_at", "actor_label", "action", "district", "target")
-    list_filter = ("action", "district")
+    list_filter = ("action", ("district", AssignedDistrictFilter))
     list_select_related = ("district",)
     search_fields = ("actor_label", "target", "district__name", "district__slug")
     date_hierarchy = "created_at"

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django_otp.forms import OTPTokenForm
 
+from tenants.labels import DISTRICT_FIELD_LABELS
 from tenants.models import SECRET_FIELDS, District
 from tenants.services.districts import (
     URL_FIELDS,
@@ -113,13 +114,14 @@ def _url_field(label: str) -> forms.CharField:
 class DistrictOptionsForm(forms.ModelForm):
     """Every non-secret setting. Saved through ``district_update`` by the admin."""
 
-    oneroster_base_url = _url_field("OneRoster base URL")
-    oneroster_token_url = _url_field("OneRoster token URL")
-    canvas_base_url = _url_field("Canvas URL")
+    oneroster_base_url = _url_field(DISTRICT_FIELD_LABELS["oneroster_base_url"])
+    oneroster_token_url = _url_field(DISTRICT_FIELD_LABELS["oneroster_token_url"])
+    canvas_base_url = _url_field(DISTRICT_FIELD_LABELS["canvas_base_url"])
 
     class Meta:
         model = District
         fields = district_option_fields()
+        labels = DISTRICT_FIELD_LABELS
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -143,6 +145,11 @@ class DistrictCreateForm(forms.ModelForm):
             "timezone",
             "notification_emails",
         )
+        labels = DISTRICT_FIELD_LABELS
+        help_texts = {
+            "slug": "A short name for addresses and file names, e.g. cedar-valley: lower-case "
+            "letters, digits and dashes; it cannot change later.",
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

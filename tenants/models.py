@@ -194,7 +194,7 @@ class District(models.Model):
     )
 
     # --- grade passback options ---
-    passback_enabled = models.BooleanField(default=False)
+    passback_enabled = models.BooleanField("grade passback on", default=False)
     passback_all_graded = models.BooleanField(
         default=False,
         help_text="Send every graded assignment, not only those flagged for SIS sync.",
@@ -222,7 +222,7 @@ class District(models.Model):
 
     # --- last connection check ---
     last_check_at = models.DateTimeField(null=True, blank=True)
-    last_check_ok = models.BooleanField(null=True)
+    last_check_ok = models.BooleanField("connection check passing", null=True)
     last_check_steps = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,6 +290,9 @@ class PartnerCredential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The README's name for it, in the admin too.
+        verbose_name = "gradebook partner key"
+        verbose_name_plural = "gradebook partner key"
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="partnercredential_singleton"),
         ]

@@ -413,16 +413,31 @@ def passback_run_fail(*, run: SyncRun, error: str) -> SyncRun:
     return run
 
 
+#: What the passback log says for each object and outcome key.
+_SUMMARY_OBJECTS = {
+    "lineItems": "assignments",
+    "results": "scores",
+    "courseGrades": "course grades",
+}
+_SUMMARY_OUTCOMES = {"pushed": "sent", "no_score": "without a score", "succeeded": "done"}
+
+
 def passback_summary_text(counts: dict[str, dict[str, int]]) -> str:
+    """``Scores: 1,774 sent, 12 hidden. Courses: 300 done.``: one sentence per object."""
     parts = []
     for name in ("lineItems", "results", "courseGrades"):
         bucket = counts.get(name)
         if bucket:
-            shown = ", ".join(f"{k} {v}" for k, v in bucket.items() if v)
-            parts.append(f"{name}: {shown or 'nothing'}")
+            shown = ", ".join(
+                f"{v:,} {_SUMMARY_OUTCOMES.get(k, k.replace('_', ' '))}"
+                for k, v in bucket.items()
+                if v
+            )
+            parts.append(f"{_SUMMARY_OBJECTS[name].capitalize()}: {shown or 'nothing'}.")
     courses = counts.get("courses") or {}
-    parts.append("courses: " + (", ".join(f"{k} {v}" for k, v in courses.items()) or "none"))
-    return "; ".join(parts)
+    shown = ", ".join(f"{v:,} {_SUMMARY_OUTCOMES.get(k, k)}" for k, v in courses.items())
+    parts.append(f"Courses: {shown or 'none'}.")
+    return " ".join(parts)
 
 
 # --- in process ----------------------------------------------------------------------------

@@ -172,6 +172,8 @@ class OneRosterClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        #: X-Total-Count of each collection of the latest read, as its first pages arrive.
+        self.read_totals: dict[str, int] = {}
         self._base = config.base_url.rstrip("/")
         origin = urlsplit(self._base)
         self._origin = (origin.scheme, origin.netloc)
@@ -398,6 +400,7 @@ class OneRosterClient:
             concurrency=self.config.concurrency,
             same_origin=self._same_origin,
         )
+        self.read_totals = reader.totals
         yield from reader.read_pages(
             [(label, path, collection, f) for label, path, collection, f, _ in reads],
             self.config.page_size,

@@ -142,6 +142,8 @@ class PagedReader:
         self._concurrency = max(1, concurrency)
         self._max_ahead = self._concurrency + 1
         self._same_origin = same_origin
+        #: The latest X-Total-Count of each read (by label), for progress reports.
+        self.totals: dict[str, int] = {}
 
     def read_pages(
         self, reads: Sequence[tuple[str, str, str, str | None]], page_size: int
@@ -231,6 +233,7 @@ class PagedReader:
                     )
                 )
             cursor.total = page.total
+            self.totals[cursor.label] = page.total
         next_url = page.next_url if page.next_url and self._same_origin(page.next_url) else None
 
         first = cursor.mode == "first"

@@ -569,7 +569,7 @@ def _send_beside_mirror_writes(
 
     def send() -> SisImport:
         manifest = sis_zip_build(ws=ws, district=run.district, phase=MAIN, path=path)
-        progress.log(f"Zip built: {manifest.rows or 'no rows'}.")
+        progress.log(f"Zip built with {manifest.describe()}.")
         return _import_start(progress=progress, client=client, phase=MAIN, zip_path=path)
 
     if progress.side is None:

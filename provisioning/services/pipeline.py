@@ -99,6 +99,17 @@ def roster_read(
     last_beat = time.monotonic()
     pages = records = 0
     sync_run_phase(run=run, phase=P.READING, pages_read=0, records_read=0)
+
+    def totals() -> dict[str, int]:
+        """What X-Total-Count promised so far: pages and records (a collection counts once
+        its first page has arrived)."""
+        known = client.read_totals.values()
+        size = client.config.page_size
+        return {
+            "pages_total": sum(max(1, -(-total // size)) for total in known),
+            "records_total": sum(known),
+        }
+
     with RosterStager(ws) as stager:
         for _, items in client.stream_pages(requests):
             stager.add_page(items)
@@ -106,10 +117,12 @@ def roster_read(
             if time.monotonic() - last_beat > heartbeat_every_seconds():
                 stager.checkpoint()
                 heartbeat()
-                sync_run_phase(run=run, phase=P.READING, pages_read=pages, records_read=records)
+                sync_run_phase(
+                    run=run, phase=P.READING, pages_read=pages, records_read=records, **totals()
+                )
                 last_beat = time.monotonic()
         result = stager.load()
-    sync_run_phase(run=run, phase=P.READING, pages_read=pages, records_read=records)
+    sync_run_phase(run=run, phase=P.READING, pages_read=pages, records_read=records, **totals())
     heartbeat()
     return result
 
@@ -209,13 +222,13 @@ def sync_run_execute(
 
 
 def _log_read(run: SyncRun, stage: StageResult) -> None:
-    read = ", ".join(f"{c} {n:,}" for c, n in stage.counts.items())
-    sync_run_log(run=run, message=f"Read: {read}.")
-    invalid = {c: n for c, n in stage.invalid.items() if n}
+    read = ", ".join(f"{n:,} {c}" for c, n in stage.counts.items())
+    sync_run_log(run=run, message=f"Read from OneRoster: {read}.")
+    invalid = ", ".join(f"{n:,} {c}" for c, n in stage.invalid.items() if n)
     if invalid:
         sync_run_log(
             run=run,
-            message=f"Records failing OneRoster validation (kept as conflicts): {invalid}.",
+            message=f"Records failing OneRoster validation, kept as conflicts: {invalid}.",
             level=SyncRunLog.Level.WARNING,
         )
     for anomaly in stage.anomalies:
@@ -268,18 +281,20 @@ def _plan_and_continue(
         phase=P.PLANNING,
         rows_planned=sum(sum(actions.values()) for actions in plan.by_file.values()),
     )
-    changes = ", ".join(
-        f"{f} +{c['create']}/~{c['update']}/-{c['drop']}"
+    changes = "; ".join(
+        f"{f}: {c['create']:,} to create, {c['update']:,} to update, {c['drop']:,} to drop"
         for f, c in plan.by_file.items()
         if c["create"] or c["update"] or c["drop"]
     )
-    sync_run_log(run=run, message=f"Plan: {changes or 'no changes'}.")
+    sync_run_log(run=run, message=f"Plan: {changes}." if changes else "Plan: nothing changes.")
 
     if run.kind == SyncRun.Kind.DRY_RUN:
         return _finish_dry_run(run=run, ws=ws, trips=[t.message for t in trips])
     if trips:
         reason = " ".join(t.message for t in trips)
-        sync_run_transition(run=run, to=S.HELD, held_reason=reason)
+        # When the wait for a person starts: the run page shows work and wait apart.
+        held_at = {**(run.progress or {}), "held_at": timezone.now().isoformat()}
+        sync_run_transition(run=run, to=S.HELD, held_reason=reason, progress=held_at)
         sync_run_log(
             run=run, message=f"Held for approval: {reason}", level=SyncRunLog.Level.WARNING
         )

@@ -51,6 +51,13 @@ class ZipManifest:
     def total(self) -> int:
         return sum(self.rows.values())
 
+    def describe(self) -> str:
+        """``1,283 rows: 3 in accounts.csv, 1,280 in users.csv`` (or ``no rows``)."""
+        if not self.total:
+            return "no rows"
+        files = ", ".join(f"{n:,} in {name}" for name, n in self.rows.items() if n)
+        return f"{self.total:,} row{'s' if self.total != 1 else ''}: {files}"
+
 
 def _status_expr(district: District, file: CsvFile, index: int) -> sql.Composable:
     cases = [

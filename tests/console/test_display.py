@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from console.charts import run_chart
-from console.display import age, audit_lines, duration
+from console.display import (
+    age,
+    audit_lines,
+    duration,
+    file_label,
+    number,
+    passback_counts_text,
+    words,
+)
 from console.selectors import ChartPoint
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
@@ -26,16 +34,51 @@ def test_durations_read_like_people_say_them():
     assert duration(None) == ""
 
 
-def test_audit_changes_read_before_and_after_and_never_a_secret():
+def test_audit_changes_read_in_words_before_and_after_and_never_a_secret():
     lines = audit_lines(
-        {"term_mode": ["consolidated", "as_is"], "canvas_token": "(changed)", "note": "x"}
+        {
+            "term_mode": ["consolidated", "as_is"],
+            "canvas_token": "(changed)",
+            "full_read": True,
+            "course_grade_mode": ["off", "own_lineitem"],
+            "guard_max_user_removals": [500, 1280],
+            "note": "x",
+        }
     )
 
     assert lines == [
-        ("term_mode", "consolidated → as_is"),
-        ("canvas_token", "(changed)"),
-        ("note", "x"),
+        (
+            "Term mode",
+            "Consolidated: one Canvas term per school year → "
+            "As is: one Canvas term per OneRoster session per school",
+        ),
+        ("Canvas API token", "(changed)"),
+        ("Read everything", "yes"),
+        ("Course grade mode", "Off → A course-grade line item of our own"),
+        ("Hold if more users than this are removed", "500 → 1,280"),
+        ("Note", "x"),
     ]
+
+
+def test_audit_values_of_any_shape_read_as_words():
+    lines = audit_lines(
+        {"counts": {"users": {"create": 1280}}, "ok": [None, True], "ids": ["a", "b", "c"]}
+    )
+
+    assert lines == [
+        ("Plan", "Users: 1,280 new"),
+        ("Check passing", "— → yes"),
+        ("Ids", "a, b, c"),
+    ]
+
+
+def test_counts_and_keys_read_as_words_with_one_number_format():
+    assert number(1280) == "1,280"
+    assert file_label("user_observers") == "Observer links"
+    assert words("courseGrades") == "Course grades"
+    assert passback_counts_text({"pushed": 1774, "no_score": 6155, "hidden": 0}) == (
+        "6,155 without a score, 1,774 sent"
+    )
 
 
 def point(run_id: int, seconds: float, changed: int, status: str = "succeeded") -> ChartPoint:
@@ -60,7 +103,10 @@ def test_the_chart_scales_bars_to_duration_and_dots_to_changed_rows():
     assert chart.bars[0].cy < chart.bars[1].cy < chart.bars[2].cy
     assert "Run #2 (delta)" in chart.bars[1].title
     assert chart.ticks[-1].left == "2 min 0 s"
-    assert chart.bars[0].label == "03-03"
+    # Each run is labelled on the axis: its number, then its day.
+    assert [bar.label for bar in chart.bars] == ["#1", "#2", "#3"]
+    assert chart.bars[0].when == "03-03"
+    assert [bar.mark for bar in chart.bars] == ["", "failed", ""]
 
 
 def test_no_runs_draw_no_chart():

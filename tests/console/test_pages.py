@@ -55,7 +55,7 @@ def test_the_overview_shows_each_districts_last_runs_and_what_needs_attention(
     assert "Calm Valley" in body
     assert "3 h ago" in body
     assert "All good" in body
-    assert "Not connected yet" in body
+    assert "Never checked: run the connection check" in body
     assert "1 held run" in body
     assert "1 open error conflict" in body
     assert "Connection check failing" in body
@@ -65,7 +65,8 @@ def test_the_overview_shows_each_districts_last_runs_and_what_needs_attention(
 
 
 def test_the_overview_filters_and_sorts(console, make_district):
-    make_district(name="Alpha", status="active")
+    alpha = make_district(name="Alpha", status="active")
+    run_make(alpha)  # a successful run: connected, nothing to look at
     beta = make_district(name="Beta", status="paused")
     conflict_make(beta)
 
@@ -133,7 +134,7 @@ def test_the_district_page_shows_check_steps_runs_chart_and_audit(console, make_
     assert "Canvas refused the API token." in body
     assert "<svg" in body
     assert "4 rows changed" in body
-    assert "District Created" in body
+    assert "District created" in body
     assert "••••" + CANVAS_TOKEN[-4:] in body
     assert_no_secret(body)
 
@@ -360,9 +361,7 @@ def test_the_progress_endpoint_sends_status_phase_and_new_log_lines(console, mak
     first = SyncRunLog.objects.create(run=run, message="Reading the roster (everything).")
     SyncRunLog.objects.create(run=run, message="Read: users 40.")
 
-    data = console.get(
-        reverse("console:run_progress", args=[run.pk]), {"after": first.pk}
-    ).json()
+    data = console.get(reverse("console:run_progress", args=[run.pk]), {"after": first.pk}).json()
 
     assert data["status"] == "running"
     assert data["active"] is True
@@ -373,9 +372,7 @@ def test_the_progress_endpoint_sends_status_phase_and_new_log_lines(console, mak
 
 def test_the_phase_shows_the_stored_progress(console, make_district):
     district = make_district()
-    run = run_make(
-        district, status="running", phase="reading", progress={"pages_read": 1234}
-    )
+    run = run_make(district, status="running", phase="reading", progress={"pages_read": 1234})
     SyncRunLog.objects.create(run=run, message="Plan: users +1.")  # never read for the phase
 
     data = console.get(reverse("console:run_progress", args=[run.pk])).json()

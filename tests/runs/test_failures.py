@@ -63,6 +63,8 @@ def test_the_first_write_is_held_with_the_plan_in_words_then_applied(sandbox, fa
     assert run.held_reason.startswith("First write into this district's Canvas: creates ")
     assert " school accounts, " in run.held_reason
     assert " users, " in run.held_reason
+    # The wait for a person starts now: the run page tells work and wait apart.
+    assert "held_at" in run.progress
     assert [g["guard"] for g in run.plan_summary["guards"]] == ["first_write"]
     assert sandbox.canvas.runner.newest_first() == []  # nothing sent
     sync_run_approve(run=run, actor=None, actor_label="ann")
@@ -94,6 +96,9 @@ def test_the_stored_phase_and_progress_follow_the_run(sandbox, fast_imports):
     assert run.phase == SyncRun.Phase.COMMITTING
     assert run.progress["pages_read"] >= 6
     assert run.progress["records_read"] > 0
+    # X-Total-Count's promise, for a determinate progress bar: every record arrived.
+    assert run.progress["pages_total"] == run.progress["pages_read"]
+    assert run.progress["records_total"] == run.progress["records_read"]
     assert run.progress["rows_planned"] > 0
     assert run.progress["import_progress"] == 100
     started = run.progress["phase_started"]

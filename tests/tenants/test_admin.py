@@ -524,3 +524,30 @@ def test_staff_assigned_to_a_district_see_only_it_in_the_admin(staff_user, make_
     assert {event.district_id for event in audit.result_list} == {mine.pk}
     assert client.get(change_url(mine)).status_code == 200
     assert client.get(change_url(other)).status_code == 302  # "does not exist", to the index
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "admin:tenants_auditevent_changelist",
+        "admin:runs_syncrun_changelist",
+        "admin:provisioning_conflict_changelist",
+    ],
+)
+def test_the_admin_district_filter_offers_only_assigned_districts(
+    staff_user, make_district, changelist
+):
+    # Two assigned districts: Django hides a filter that has a single choice.
+    mine, also_mine = make_district(name="Mine"), make_district(name="Also mine")
+    other = make_district(name="Other")
+    staff_user.groups.add(Group.objects.get(name="Viewer"))
+    mine.staff.add(staff_user)
+    also_mine.staff.add(staff_user)
+    client = Client()
+    client.force_login(staff_user)
+
+    body = client.get(reverse(changelist)).content.decode()
+
+    assert f"district__id__exact={mine.pk}" in body
+    assert f"district__id__exact={also_mine.pk}" in body
+    assert f"district__id__exact={other.pk}" not in body
