@@ -1,8 +1,11 @@
 """Celery tasks: thin adapters that load rows by id and call one service.
 
-``gradepassback.run_passback`` starts a run and fans it out, one ``gradepassback.run_course``
-message per course; any worker takes any course. The course that finishes last closes the
-run (an atomic counter in ``PassbackRun``), so there is no chord and no result backend.
+``gradepassback.run_passback`` starts a run and sends ``PASSBACK_COURSES_PER_RUN`` course
+slots (``gradepassback.run_courses``); any worker takes any slot. A slot passes back the run's
+next pending course, then sends itself again, to the tail of the queue: districts take turns
+instead of one district's whole run going first. The reaper hands out a stopped run's
+courses one message each (``gradepassback.run_course``). The course that finishes last closes
+the run (an atomic counter in ``PassbackRun``), so there is no chord and no result backend.
 Late ack: a worker killed mid-course leaves the course ``running``; the reaper hands it out
 again once its heartbeat is stale (course writes are idempotent PUTs).
 """
@@ -12,11 +15,13 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from gradepassback.services.context import passback_context_for_worker
 from gradepassback.services.runs import (
     TransientPassbackError,
     passback_course_process,
+    passback_next_course,
     passback_run_fail,
     passback_run_start,
     passback_runs_reap,
@@ -59,7 +64,39 @@ def run_passback(self, run_id: int) -> None:
             passback_run_fail(run=run, error=str(exc))
             return
         raise  # retried by ``autoretry_for``, backing off
-    course_tasks_send(course_ids)
+    course_slots_send(run.pk, courses=len(course_ids))
+
+
+def course_slots_send(run_id: int, *, courses: int) -> None:
+    """Queue the run's course slots: as many as it may have in the queue, at most one a
+    course (call after the course rows are committed)."""
+    for _ in range(min(settings.PASSBACK_COURSES_PER_RUN, courses)):
+        run_courses.delay(run_id)
+
+
+#: A slot that loses its course to another slot (both read the same pending row) tries the
+#: next one; this bounds the tries when many slots race.
+SLOT_CLAIM_TRIES = 5
+
+
+@shared_task(name="gradepassback.run_courses", bind=True, acks_late=True, **RETRY)
+def run_courses(self, run_id: int) -> None:
+    """One course slot of a running run: pass back its next pending course, then queue the
+    slot again while courses remain. A transient error returns the course to pending and
+    retries the slot (``autoretry_for``)."""
+    for _ in range(SLOT_CLAIM_TRIES):
+        course_id = passback_next_course(run_id=run_id)
+        if course_id is None:
+            return
+        done = passback_course_process(
+            course_id=course_id,
+            context=passback_context_for_worker,
+            retry_transient=self.request.retries < self.max_retries,
+        )
+        if done is not None:
+            break
+    if passback_next_course(run_id=run_id) is not None:
+        run_courses.delay(run_id)
 
 
 @shared_task(name="gradepassback.run_course", bind=True, acks_late=True, **RETRY)

@@ -170,13 +170,14 @@ def _scaleout(files: list[tuple[str, dict[str, Any]]]) -> list[str]:
                     f"{_num(e['delta_s'])} s",
                     _ratio(base and base["delta_s"], e["delta_s"]),
                     f"{_num(e.get('passback_first_course_s_max'))} s",
+                    _num(e.get("passback_districts_behind_a_whole_run")),
                     f"{_num(e.get('delta_start_wait_s_max'))} s",
                 ]
             )
     out += _table(
         ["run", "workers", "districts", "students each", "passback", "passback speed-up",
          "all deltas", "delta speed-up", "passback: longest wait for a district's first course",
-         "delta: longest wait to start"],
+         "passback: districts that waited for another's whole run", "delta: longest wait to start"],
         rows,
     )  # fmt: skip
     return out

@@ -208,6 +208,18 @@ def passback_course_claim(
     return PassbackCourse.objects.select_related("passback_run__run__district").get(pk=course_id)
 
 
+def passback_next_course(*, run_id: int) -> int | None:
+    """The first pending course of a running run: what one of its course slots takes next."""
+    return (
+        PassbackCourse.objects.filter(
+            passback_run__run_id=run_id, passback_run__run__status=S.RUNNING, status=C.PENDING
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def passback_course_process(
     *,
     course_id: int,

@@ -311,6 +311,10 @@ HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=60.0)
 HTTP_MAX_RESPONSE_BYTES = env.int("HTTP_MAX_RESPONSE_BYTES", default=64 * 1024 * 1024)
 ONEROSTER_PAGE_SIZE = env.int("ONEROSTER_PAGE_SIZE", default=10000)
 ONEROSTER_CONCURRENCY = env.int("ONEROSTER_CONCURRENCY", default=5)
+# Courses of one passback run in the Celery queue at a time. Each finished course queues the
+# run's next one at the tail, behind other districts' work, so one district's 300 courses
+# never make the others wait for its whole run (docs/scaling.md).
+PASSBACK_COURSES_PER_RUN = env.int("PASSBACK_COURSES_PER_RUN", default=2)
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {

@@ -372,79 +372,61 @@ class _Planner:
     # --- projection --------------------------------------------------------------------
 
     def project(self, cursor: Any, *, send_all: bool) -> None:
-        """Project the roster onto Canvas rows and diff them with the Canvas mirror.
+        """Project the roster onto Canvas rows and diff them with the Canvas mirror, into
+        ``plan``: create, update, drop, and (full runs, which send every current row)
+        ``keep`` for unchanged ones. A drop is what the Canvas mirror has beyond the
+        projection, unless an error holds its object back.
 
-        A full run keeps every row (``keep`` for unchanged ones), so the projection goes
-        straight into ``plan``; otherwise it goes into a scratch table first and only changes
-        reach ``plan``. Either way drops are what the Canvas mirror has beyond the projection.
+        One ``CREATE TABLE AS`` over all files with a full join against the district's
+        Canvas rows: PostgreSQL runs it with parallel workers (no ``INSERT ... SELECT`` runs
+        in parallel), and both sides are hashed once for creates, updates and drops alike,
+        instead of a scratch projection joined once for changes and again for drops.
         """
-        t, eff = self.t, self.eff
-        target = t("plan") if send_all else t("proj")
-        projections = []
-        for file, select in self._projections(t, eff).items():
-            projected = (
-                f"SELECT p.key, p.school, p.row, {row_hash_sql('p.row')} AS hash FROM ({select}) p"
-            )
-            if send_all:
-                projections.append(
-                    f"SELECT '{file}' AS file, p.key, p.school, CASE "
-                    "WHEN c.key IS NULL THEN 'create' WHEN c.row_hash = p.hash THEN 'keep' "
-                    "ELSE 'update' END AS action, p.row, c.row AS prev_row, p.hash "
-                    f"FROM ({projected}) p LEFT JOIN provisioning_canvasrow c "
-                    f"ON c.district_id = %(district)s AND c.file = '{file}' AND c.key = p.key"
-                )
-            else:
-                projections.append(f"SELECT '{file}' AS file, p.* FROM ({projected}) p")
-        # One CREATE TABLE AS over all files, not an INSERT per file: PostgreSQL runs no
-        # INSERT ... SELECT with parallel workers, but a CREATE TABLE AS it does, so the
-        # projections and their joins use every core. The casts give the columns the types
-        # and collations of the table a delta creates (keys sort bytewise, nothing else does
-        # by itself); NOT NULL follows once filled.
-        columns = [
-            "x.file::text AS file",
-            'x.key::text COLLATE "C" AS key',
-            'x.school::text COLLATE "default" AS school',
-            *(["x.action::text AS action"] if send_all else []),
-            'x.row::text[] COLLATE "default" AS row',
-            *(['x.prev_row::text[] COLLATE "default" AS prev_row'] if send_all else []),
-            "x.hash::bigint AS hash",
+        t = self.t
+        self._held(cursor)
+        projections = [
+            f"SELECT '{file}' AS file, p.key, p.school, p.row, "
+            f"{row_hash_sql('p.row')} AS hash FROM ({select}) p"
+            for file, select in self._projections(t, self.eff).items()
         ]
-        self.run(
-            cursor,
-            f"CREATE UNLOGGED TABLE {target} AS SELECT {', '.join(columns)} "
-            f"FROM ({' UNION ALL '.join(projections)}) x",
+        action = (
+            "CASE WHEN p.key IS NULL THEN 'drop' WHEN c.key IS NULL THEN 'create' "
+            "WHEN c.row_hash = p.hash THEN 'keep' ELSE 'update' END"
         )
-        not_null = ("file", "key", "school", *(["action"] if send_all else []), "row", "hash")
+        # The casts and collations give the columns the types a plan always had (keys sort
+        # bytewise, nothing else does by itself); NOT NULL follows once filled.
+        columns = [
+            "coalesce(p.file, c.file)::text AS file",
+            'coalesce(p.key::text COLLATE "C", c.key::text COLLATE "C") AS key',
+            'coalesce(p.school::text COLLATE "default", c.school::text COLLATE "default") '
+            "AS school",
+            f"({action})::text AS action",
+            'coalesce(p.row::text[] COLLATE "default", c.row::text[] COLLATE "default") AS row',
+            'c.row::text[] COLLATE "default" AS prev_row',
+            "coalesce(p.hash, c.row_hash)::bigint AS hash",
+        ]
+        # An object an error holds back is neither sent nor dropped. ``NOT IN`` (the columns
+        # are never null) is one hashed subplan, built once.
+        wanted = [
+            f"(p.key IS NOT NULL OR (c.file, c.key) NOT IN (SELECT file, key FROM {t('held')}))"
+        ]
+        if not send_all:
+            wanted.append("(p.key IS NULL OR c.key IS NULL OR c.row_hash <> p.hash)")
         self.run(
             cursor,
-            f"ALTER TABLE {target} "
+            f"CREATE UNLOGGED TABLE {t('plan')} AS SELECT {', '.join(columns)} "
+            f"FROM ({' UNION ALL '.join(projections)}) p "
+            "FULL JOIN (SELECT file, key, school, row, row_hash FROM provisioning_canvasrow "
+            "WHERE district_id = %(district)s) c ON c.file = p.file AND c.key = p.key "
+            f"WHERE {' AND '.join(wanted)}",
+        )
+        not_null = ("file", "key", "school", "action", "row", "hash")
+        self.run(
+            cursor,
+            f"ALTER TABLE {t('plan')} "
             + ", ".join(f"ALTER COLUMN {column} SET NOT NULL" for column in not_null),
         )
-        self.run(cursor, f"ANALYZE {target} (file, key)")
-        if not send_all:
-            self.run(
-                cursor,
-                f"CREATE UNLOGGED TABLE {t('plan')} (file text NOT NULL, "
-                'key text COLLATE "C" NOT NULL, school text NOT NULL, action text NOT NULL, '
-                "row text[] NOT NULL, prev_row text[], "
-                "hash bigint NOT NULL)",
-            )
-            self.run(
-                cursor,
-                f"INSERT INTO {t('plan')} SELECT p.file, p.key, p.school, CASE "
-                "WHEN c.key IS NULL THEN 'create' ELSE 'update' END, p.row, c.row, p.hash "
-                f"FROM {target} p LEFT JOIN provisioning_canvasrow c "
-                "ON c.district_id = %(district)s AND c.file = p.file AND c.key = p.key "
-                "WHERE c.key IS NULL OR c.row_hash <> p.hash",
-            )
-        self._held(cursor)
-        self.run(
-            cursor,
-            f"INSERT INTO {t('plan')} SELECT c.file, c.key, c.school, 'drop', c.row, c.row, "
-            "c.row_hash FROM provisioning_canvasrow c WHERE c.district_id = %(district)s "
-            f"AND NOT EXISTS (SELECT 1 FROM {target} p WHERE p.file = c.file AND p.key = c.key) "
-            f"AND NOT EXISTS (SELECT 1 FROM {t('held')} h WHERE h.file = c.file AND h.key = c.key)",
-        )
+        self.run(cursor, f"ANALYZE {t('plan')} (file, key)")
 
     def _held(self, cursor: Any) -> None:
         """Objects held back by an error: neither sent nor dropped."""
@@ -557,7 +539,7 @@ class _Planner:
         return projections
 
     def drop_scratch(self, cursor: Any) -> None:
-        for name in ("proj", "held", "cand_users", "ok_users", "ok_classes", "ok_sessions", "orgs"):
+        for name in ("held", "cand_users", "ok_users", "ok_classes", "ok_sessions", "orgs"):
             cursor.execute(f"DROP TABLE IF EXISTS {self.t(name)}")
 
 

@@ -6,9 +6,12 @@ database (``transactional_db``); the sandbox it talks to runs in this process.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
 
 from gradepassback.models import PassbackCourse, PassbackRun
@@ -55,3 +58,40 @@ def test_a_district_passback_fans_out_one_task_per_course(sandbox, fast_imports,
     pushed = sum(c.counts.get("results", {}).get("pushed", 0) for c in courses)
     assert run.counts["results"]["pushed"] == pushed > 0
     assert len(sandbox.oneroster.gradebook.results) == pushed
+
+
+def _queue() -> tuple[redis.Redis, str]:
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
+    return redis.Redis.from_url(settings.REDIS_URL), prefix + settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def test_a_run_keeps_only_its_course_slots_in_the_queue(
+    transactional_db, sandbox, fast_imports, settings, tmp_path
+):
+    """Districts take turns: a run queues ``PASSBACK_COURSES_PER_RUN`` course slots, not one
+    message per course, and each slot queues itself again at the tail until no course is
+    left. A real worker then passes back every course through those slots."""
+    settings.PASSBACK_COURSES_PER_RUN = 2
+    district = district_for(sandbox)
+    provision(district)
+    teach(sandbox, taught_classes(sandbox))
+    run = passback_run_create(district=district, trigger=SyncRun.Trigger.MANUAL, actor_label="t")
+    broker, queue = _queue()
+    broker.delete(queue)
+    connection.close()
+
+    run_passback.apply(args=[run.pk])  # the start, here; its course slots go to the broker
+
+    queued = broker.lrange(queue, 0, -1)
+    tasks = [json.loads(message)["headers"]["task"] for message in queued]
+    assert tasks == ["gradepassback.run_courses"] * 2
+    assert PassbackRun.objects.get(run=run).courses_total == 8
+    with celery_worker(tmp_path / "worker.log", concurrency=1) as process:
+        # The worker starts on an empty queue: hand it the slots, oldest first.
+        for message in reversed(queued):
+            broker.lpush(queue, message)
+        wait_for(lambda: _final(run), worker=process, log_path=tmp_path / "worker.log")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    courses = PassbackCourse.objects.filter(passback_run__run=run)
+    assert set(courses.values_list("status", flat=True)) == {"succeeded"}
+    assert broker.llen(queue) == 0

@@ -61,12 +61,14 @@ def test_render_shows_the_scaleout_speedup_per_worker_count():
     data.pop("full_s")
     data["scaleout"] = [
         {"workers": 1, "districts": 3, "passback_results_per_s": 200.0, "delta_s": 30.0},
-        {"workers": 2, "districts": 3, "passback_results_per_s": 340.0, "delta_s": 20.0},
-    ]
+        {"workers": 2, "districts": 3, "passback_results_per_s": 340.0, "delta_s": 20.0,
+         "passback_districts_behind_a_whole_run": 1},
+    ]  # fmt: skip
     rows = [line for line in report.render([("s.json", data)]).splitlines() if "`s.json`" in line]
     assert "| 2 | 3 |" in rows[1]
     assert f"1.70 {report.TIMES}" in rows[1]  # passback 340 / 200
     assert f"1.50 {report.TIMES}" in rows[1]  # deltas 30 s / 20 s
+    assert "| 1 |" in rows[1]  # fairness: one district waited for another's whole run
 
 
 def test_check_fails_when_a_figure_changes(tmp_path, monkeypatch):
