@@ -25,16 +25,21 @@ demo: $(STAMP)
 		DEBUG=true SANDBOX_ENABLED=true ALLOW_PRIVATE_UPSTREAMS=true ALLOW_HTTP_UPSTREAMS=true \
 		$(BIN)/python manage.py demo
 
+# Two pytest processes (pytest-xdist), each with a test database and, on the embedded default,
+# a Redis of its own (integration/settings/test.py); each test file runs in one of them. With a
+# REDIS_URL of your own the processes would share that Redis, so the tests run in one.
+PYTEST_PROCESSES := $(if $(REDIS_URL),,-n 2 --dist loadfile)
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=integration.settings.test
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PROCESSES)
 
 # The quick loop while working: everything but the tests marked slow (CI runs make test).
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest $(PYTEST_PROCESSES) -m "not slow"
 
 stop: $(STAMP)
 	$(BIN)/python -m integration.embedded stop

@@ -75,10 +75,12 @@ def sandbox():
 
 
 @pytest.fixture
-def worker(transactional_db, artifacts):
-    """A real Celery worker (solo pool) on the test database and this session's Redis."""
+def worker(transactional_db, artifacts, request):
+    """A real Celery worker (solo pool) on the test database and this session's Redis.
+
+    Its log is named after the test: under pytest-xdist two browser tests may run at once."""
     with celery_worker(
-        artifacts / "browser-worker.log",
+        artifacts / f"worker-{request.node.name}.log",
         settings_module="tests.browser.worker_settings",
         pool="solo",
     ) as process:

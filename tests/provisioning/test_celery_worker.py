@@ -31,13 +31,18 @@ S = SyncRun.Status
 LEASE_SECONDS = 6
 
 
-@pytest.fixture
-def worker(tmp_path, monkeypatch, settings):
-    monkeypatch.setenv("RUN_LEASE_SECONDS", str(LEASE_SECONDS))  # the worker's environment
-    settings.RUN_LEASE_SECONDS = LEASE_SECONDS
-    log_path = tmp_path / "worker.log"
-    with celery_worker(log_path) as process:
+@pytest.fixture(scope="module")
+def module_worker(django_db_setup, tmp_path_factory):
+    """One worker for this module: a killed pool process is replaced, as in production."""
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    with celery_worker(log_path, env={"RUN_LEASE_SECONDS": str(LEASE_SECONDS)}) as process:
         yield process, log_path
+
+
+@pytest.fixture
+def worker(module_worker, settings):
+    settings.RUN_LEASE_SECONDS = LEASE_SECONDS  # this process's, as the worker's
+    return module_worker
 
 
 def test_enqueue_hands_the_run_to_a_worker(sandbox, fast_imports, worker):

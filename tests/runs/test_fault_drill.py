@@ -37,13 +37,26 @@ LEASE_SECONDS = 8
 RECOVERY_BOUND_SECONDS = 120
 
 
-@pytest.fixture
-def worker(tmp_path, monkeypatch, settings):
-    monkeypatch.setenv("RUN_LEASE_SECONDS", str(LEASE_SECONDS))  # the worker's environment
-    settings.RUN_LEASE_SECONDS = LEASE_SECONDS
-    log_path = tmp_path / "worker.log"
-    with celery_worker(log_path) as process:
+#: Where each test's part of the shared worker's log begins (``_report`` counts from there).
+_log_start: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def drill_worker(django_db_setup, tmp_path_factory):
+    """One worker for the whole drill, as in production: after each fault it takes the next
+    run (a killed pool process is replaced, Redis and the database are reconnected), which
+    every test shows by ending with a run that succeeds."""
+    log_path = tmp_path_factory.mktemp("drill") / "worker.log"
+    with celery_worker(log_path, env={"RUN_LEASE_SECONDS": str(LEASE_SECONDS)}) as process:
         yield process, log_path
+
+
+@pytest.fixture
+def worker(drill_worker, settings):
+    settings.RUN_LEASE_SECONDS = LEASE_SECONDS  # this process's, as the worker's
+    _, log_path = drill_worker
+    _log_start["offset"] = len(log_path.read_text())
+    return drill_worker
 
 
 def _start(district) -> SyncRun:
@@ -101,7 +114,7 @@ def _starts_again_and_succeeds(district, worker, sandbox, imports_before: int) -
 def _report(case: str, seconds: float, worker) -> None:
     """The figure for docs/reliability.md, and how the worker got there (retries)."""
     _, log_path = worker
-    retried = log_path.read_text().count("trying again in")
+    retried = log_path.read_text()[_log_start["offset"] :].count("trying again in")
     print(f"DRILL {case}: {seconds:.1f} s, {retried} delivery retried")  # noqa: T201
     assert seconds < RECOVERY_BOUND_SECONDS
 
@@ -175,8 +188,9 @@ def test_redis_stopped_and_restarted_mid_run(sandbox, fast_imports, worker):
     with contextlib.suppress(Exception):  # the server goes away while answering
         _redis().shutdown(nosave=True)
     time.sleep(2)
-    # Starts it again on the same socket: this instance's, as the settings chose it.
-    embedded.redis_url(django_settings.BASE_DIR, django_settings.EMBEDDED_NAME)
+    # Starts it again on the same socket: the Redis this test process uses (its own under
+    # pytest-xdist).
+    embedded.redis_url(django_settings.BASE_DIR, django_settings.TEST_REDIS_INSTANCE)
     sandbox.oneroster.faults.set([])
 
     seconds = _until(run, worker, _ended, since=stopped)
