@@ -56,6 +56,7 @@ from integration.http.session import (
     TransientFailure,
     UpstreamSession,
     parse_retry_after,
+    redirect_urls,
     safe_url,
 )
 
@@ -268,11 +269,10 @@ def _header_float(response: requests.Response, name: str) -> float | None:
 
 
 def _redirected(response: requests.Response) -> CanvasNotAnApi:
-    where = safe_url(response.url or "")
-    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    where, target = redirect_urls(response)
     return CanvasNotAnApi(
         f"Canvas answered {response.status_code} for {where} with a redirect to "
-        f"{safe_url(target)} instead of JSON: the Canvas URL, or a proxy in front of it, "
+        f"{target} instead of JSON: the Canvas URL, or a proxy in front of it, "
         "leads to a web page (often a sign-in page), not the Canvas API",
         status=response.status_code,
         url=where,

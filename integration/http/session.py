@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -107,6 +107,12 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}"
+
+
+def redirect_urls(response: requests.Response) -> tuple[str, str]:
+    """Where a redirect answered from and where it points, both safe for messages."""
+    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    return safe_url(response.url or ""), safe_url(target)
 
 
 class UpstreamSession:

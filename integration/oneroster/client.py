@@ -27,7 +27,13 @@ from integration.http.errors import (
     UpstreamProtocolError,
     UpstreamServerError,
 )
-from integration.http.session import RetryPolicy, TransientFailure, UpstreamSession, safe_url
+from integration.http.session import (
+    RetryPolicy,
+    TransientFailure,
+    UpstreamSession,
+    redirect_urls,
+    safe_url,
+)
 from integration.oneroster.auth import OAuth1Signer, TokenCache, scope_string
 from integration.oneroster.errors import (
     ImsxStatus,
@@ -494,11 +500,10 @@ def _not_json(response: requests.Response) -> UpstreamError | None:
 
 
 def _redirected(response: requests.Response) -> OneRosterNotAnApi:
-    where = safe_url(response.url or "")
-    target = urljoin(response.url or "", response.headers.get("Location", ""))
+    where, target = redirect_urls(response)
     return OneRosterNotAnApi(
         f"OneRoster answered {response.status_code} for {where} with a redirect to "
-        f"{safe_url(target)} instead of JSON: the URL, or a proxy in front of the API, leads "
+        f"{target} instead of JSON: the URL, or a proxy in front of the API, leads "
         "to a web page (often a sign-in page), not the OneRoster API",
         status=response.status_code,
         url=where,
