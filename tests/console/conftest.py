@@ -8,13 +8,14 @@ import itertools
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from provisioning.models import CanvasRow, Conflict, RosterClass, RosterSession
 from runs.models import SyncRun
 from tenants.permissions import CAPABILITIES
+from tests.roles import role_group
 from tests.tenants.conftest import make_district  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery staple"
@@ -42,7 +43,7 @@ def operator(db):
 def viewer(db):
     """Staff in the Viewer role: may look, may not change or export anything."""
     user = staff("viewer", permissions=())
-    user.groups.add(Group.objects.get(name="Viewer"))
+    user.groups.add(role_group("Viewer"))
     return user
 
 

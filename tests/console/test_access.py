@@ -7,7 +7,7 @@ import io
 import zipfile
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import get_resolver, reverse
@@ -17,6 +17,7 @@ from console.access import PAGE_NEEDS
 from runs.models import SyncRun
 from tests.console.conftest import PASSWORD, conflict_make, run_make, staff
 from tests.console.test_pages import _report as evaluation_report_make
+from tests.roles import role_group
 from tests.tenants.test_admin import totp_token, verified_client
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +196,7 @@ REQUESTS = {
 def role_user(role: str):
     user = staff(role.lower().replace(" ", "-"), permissions=())
     if role in EVERY_ROLE:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(role_group(role))
     return user
 
 

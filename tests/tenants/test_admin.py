@@ -10,7 +10,6 @@ import time
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -21,6 +20,7 @@ from tenants.forms import DistrictOptionsForm
 from tenants.models import AuditEvent, District, IntakeLink, PartnerCredential
 from tenants.services.districts import partner_credentials_set
 from tenants.services.intake import intake_link_create
+from tests.roles import role_group
 from tests.tenants.conftest import (
     ALL_SECRETS,
     CANVAS_TOKEN,
@@ -511,7 +511,7 @@ def test_staff_without_permissions_are_refused_the_admin_pages(staff_user, full_
 
 def test_staff_assigned_to_a_district_see_only_it_in_the_admin(staff_user, make_district):
     mine, other = make_district(name="Mine"), make_district(name="Other")
-    staff_user.groups.add(Group.objects.get(name="Viewer"))
+    staff_user.groups.add(role_group("Viewer"))
     mine.staff.add(staff_user)
     client = Client()
     client.force_login(staff_user)
@@ -540,7 +540,7 @@ def test_the_admin_district_filter_offers_only_assigned_districts(
     # Two assigned districts: Django hides a filter that has a single choice.
     mine, also_mine = make_district(name="Mine"), make_district(name="Also mine")
     other = make_district(name="Other")
-    staff_user.groups.add(Group.objects.get(name="Viewer"))
+    staff_user.groups.add(role_group("Viewer"))
     mine.staff.add(staff_user)
     also_mine.staff.add(staff_user)
     client = Client()
