@@ -52,11 +52,13 @@ from integration.canvas.types import (
 from integration.http.errors import UpstreamNotFound, UpstreamProtocolError
 from integration.http.session import (
     IDEMPOTENT_METHODS,
+    UTF8_BOM,
     RetryPolicy,
     TransientFailure,
     UpstreamSession,
+    not_json_error,
     parse_retry_after,
-    redirect_urls,
+    redirected_error,
     safe_url,
 )
 
@@ -78,7 +80,6 @@ THROTTLE_BODY_MARKER = b"Rate Limit Exceeded"
 #: Canvas prefixes JSON with this against JSON hijacking when a request does not ask for
 #: ``application/json`` (browser sessions); we ask, but a proxy may drop the header.
 JSON_HIJACK_PREFIX = b"while(1);"
-UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def sis_id(kind: str, value: str) -> str:
@@ -221,31 +222,19 @@ class CanvasSession(UpstreamSession):
         what it is (a redirect, a web page, nothing) instead of a decoding error."""
         content = self.body(response)
         if 300 <= response.status_code < 400:
-            raise _redirected(response)
-        # RFC 8259 lets a parser ignore a byte order mark; a proxy may add one.
+            raise redirected_error(response, system="Canvas", error=CanvasNotAnApi)
         content = content.removeprefix(UTF8_BOM).removeprefix(JSON_HIJACK_PREFIX)
         try:
             return orjson.loads(content)
         except orjson.JSONDecodeError:
             pass
         where = safe_url(response.url or "")
-        status = response.status_code
-        if not content.strip():
-            raise UpstreamProtocolError(
-                f"Canvas answered {status} for {where} with an empty body where JSON was expected",
-                status=status,
-                url=where,
-            )
-        if content.lstrip()[:1] == b"<":
-            kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
-            raise CanvasNotAnApi(
-                f"Canvas answered {status} for {where} with a web page ({kind}) instead of "
-                "JSON: a sign-in page or a proxy answers at this URL, not the Canvas API",
-                status=status,
-                url=where,
-            )
-        raise UpstreamProtocolError(
-            f"Canvas sent a body that is not valid JSON from {where}", status=status, url=where
+        raise not_json_error(
+            response, content, system="Canvas", error=CanvasNotAnApi
+        ) or UpstreamProtocolError(
+            f"Canvas sent a body that is not valid JSON from {where}",
+            status=response.status_code,
+            url=where,
         )
 
     def _meter(self, response: requests.Response) -> None:
@@ -266,17 +255,6 @@ def _header_float(response: requests.Response, name: str) -> float | None:
         return float(value)
     except ValueError:
         return None
-
-
-def _redirected(response: requests.Response) -> CanvasNotAnApi:
-    where, target = redirect_urls(response)
-    return CanvasNotAnApi(
-        f"Canvas answered {response.status_code} for {where} with a redirect to "
-        f"{target} instead of JSON: the Canvas URL, or a proxy in front of it, "
-        "leads to a web page (often a sign-in page), not the Canvas API",
-        status=response.status_code,
-        url=where,
-    )
 
 
 def _body_status(response: requests.Response) -> str | None:

@@ -109,10 +109,63 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
-def redirect_urls(response: requests.Response) -> tuple[str, str]:
-    """Where a redirect answered from and where it points, both safe for messages."""
+#: RFC 8259 lets a parser ignore a byte order mark; some servers and proxies send one.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def redirected_error(
+    response: requests.Response, *, system: str, error: type[UpstreamMisconfigured]
+) -> UpstreamMisconfigured:
+    """A 3xx where JSON was expected: the URL (or a proxy in front of it) leads to a web
+    page, most often a sign-in page. Redirects are never followed."""
     target = urljoin(response.url or "", response.headers.get("Location", ""))
-    return safe_url(response.url or ""), safe_url(target)
+    where = safe_url(response.url or "")
+    return error(
+        f"{system} answered {response.status_code} for {where} with a redirect to "
+        f"{safe_url(target)} instead of JSON: the URL, or a proxy in front of it, leads to a "
+        f"web page (often a sign-in page), not the {system} API",
+        status=response.status_code,
+        url=where,
+    )
+
+
+def not_json_error(
+    response: requests.Response,
+    content: bytes,
+    *,
+    system: str,
+    error: type[UpstreamMisconfigured],
+) -> UpstreamError | None:
+    """Why an answer's body is not JSON, when it can be told: a redirect, no body, an HTML
+    page (``error``: a configuration error) or an XML document; ``None`` otherwise."""
+    status = response.status_code
+    if 300 <= status < 400:
+        return redirected_error(response, system=system, error=error)
+    where = safe_url(response.url or "")
+    if not content.strip():
+        return UpstreamProtocolError(
+            f"{system} answered {status} for {where} with an empty body where JSON was expected",
+            status=status,
+            url=where,
+        )
+    head = content.lstrip()[:1024].lower()
+    if head[:1] != b"<":
+        return None
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
+    if b"<html" not in head and b"<!doctype html" not in head:
+        return UpstreamProtocolError(
+            f"{system} answered {status} for {where} with XML ({kind}) instead of JSON: this "
+            f"URL is not a JSON endpoint of the {system} API, or the server ignored "
+            "Accept: application/json",
+            status=status,
+            url=where,
+        )
+    return error(
+        f"{system} answered {status} for {where} with a web page ({kind}) instead of JSON: "
+        f"a sign-in page or a proxy answers at this URL, not the {system} API",
+        status=status,
+        url=where,
+    )
 
 
 class UpstreamSession:

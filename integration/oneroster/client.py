@@ -28,10 +28,12 @@ from integration.http.errors import (
     UpstreamServerError,
 )
 from integration.http.session import (
+    UTF8_BOM,
     RetryPolicy,
     TransientFailure,
     UpstreamSession,
-    redirect_urls,
+    not_json_error,
+    redirected_error,
     safe_url,
 )
 from integration.oneroster.auth import OAuth1Signer, TokenCache, scope_string
@@ -57,7 +59,6 @@ from integration.oneroster.wire import decode_page
 
 logger = logging.getLogger(__name__)
 
-UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Collections ``stream`` and ``get_first`` accept.
 ROSTER_COLLECTIONS = (
@@ -160,7 +161,8 @@ class OneRosterSession(UpstreamSession):
                     return orjson.loads(content[len(UTF8_BOM) :])
                 except orjson.JSONDecodeError:
                     pass
-            raise _not_json(response) or exc from None
+            error = not_json_error(response, content, system="OneRoster", error=OneRosterNotAnApi)
+            raise error or exc from None
 
 
 class OneRosterClient:
@@ -359,7 +361,7 @@ class OneRosterClient:
             if 300 <= response.status_code < 400:
                 # Redirects are not followed (the token must not travel): an API never
                 # answers with one, a sign-in page in front of it does. Writes too.
-                raise _redirected(response)
+                raise redirected_error(response, system="OneRoster", error=OneRosterNotAnApi)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -463,51 +465,6 @@ def _int_header(value: str | None) -> int | None:
     except ValueError:
         return None
     return number if number >= 0 else None
-
-
-def _not_json(response: requests.Response) -> UpstreamError | None:
-    """Why a 2xx/3xx body is not JSON, when it can be told: a redirect (to a sign-in page,
-    most often), an HTML page, or no body at all."""
-    where = safe_url(response.url or "")
-    status = response.status_code
-    if 300 <= status < 400:
-        return _redirected(response)
-    content = response.content
-    if not content.strip():
-        return UpstreamProtocolError(
-            f"OneRoster answered {status} for {where} with an empty body where JSON was expected",
-            status=status,
-            url=where,
-        )
-    head = content.lstrip()[:1024].lower()
-    if head[:1] == b"<":
-        kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "markup"
-        if b"<html" not in head and b"<!doctype html" not in head:
-            return UpstreamProtocolError(
-                f"OneRoster answered {status} for {where} with XML ({kind}) instead of JSON: "
-                "the OneRoster 1.1 REST binding is JSON, so this URL is not a 1.1 JSON "
-                "endpoint or the provider ignored Accept: application/json",
-                status=status,
-                url=where,
-            )
-        return OneRosterNotAnApi(
-            f"OneRoster answered {status} for {where} with a web page ({kind}) instead of "
-            "JSON: a sign-in page or a proxy answers at this URL, not the OneRoster API",
-            status=status,
-            url=where,
-        )
-    return None
-
-
-def _redirected(response: requests.Response) -> OneRosterNotAnApi:
-    where, target = redirect_urls(response)
-    return OneRosterNotAnApi(
-        f"OneRoster answered {response.status_code} for {where} with a redirect to "
-        f"{target} instead of JSON: the URL, or a proxy in front of the API, leads "
-        "to a web page (often a sign-in page), not the OneRoster API",
-        status=response.status_code,
-        url=where,
-    )
 
 
 def _next_link(response: requests.Response) -> str | None:
