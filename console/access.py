@@ -57,20 +57,30 @@ PAGE_NEEDS = {
 }
 
 
+def staff_gate(request: HttpRequest) -> HttpResponse | None:
+    """The way in for active staff: ``None`` to go on, or where a signed-out visitor (sign in)
+    or an unverified one (the second-factor page) goes first, returning here afterwards.
+    Anyone else is refused."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied
+    if settings.OTP_REQUIRED and not user.is_verified():
+        query = urlencode({"next": request.get_full_path()})
+        return redirect(f"{reverse('tenants:otp_verify')}?{query}")
+    return None
+
+
 def console_view(view: View) -> View:
     """Staff only; sends a signed-out visitor to sign in and an unverified one to the
     second-factor page, each returning here afterwards."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if (detour := staff_gate(request)) is not None:
+            return detour
         user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-        if not (user.is_active and user.is_staff):
-            raise PermissionDenied
-        if settings.OTP_REQUIRED and not user.is_verified():
-            query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('tenants:otp_verify')}?{query}")
         match = request.resolver_match
         needs = PAGE_NEEDS.get(match.url_name if match else "")
         if not user.is_superuser and (needs is None or not permissions.can(user, needs)):

@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
+from console.access import staff_gate
 from lti.models import LtiPlatform
 from lti.services.platforms import (
     PLATFORM_FIELDS,
@@ -41,15 +38,9 @@ class PlatformForm(forms.ModelForm):
 
 @never_cache
 def platform_page(request: HttpRequest, slug: str) -> HttpResponse:
+    if (detour := staff_gate(request)) is not None:
+        return detour
     user = request.user
-    if not user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not (user.is_active and user.is_staff):
-        raise PermissionDenied
-    if settings.OTP_REQUIRED and not user.is_verified():
-        return redirect(
-            f"{reverse('tenants:otp_verify')}?{urlencode({'next': request.get_full_path()})}"
-        )
     permissions.require(user, "view_districts")
     district = District.objects.filter(slug=slug).first()
     if district is None or not permissions.district_visible(user, district):
