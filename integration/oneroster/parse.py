@@ -10,13 +10,20 @@ or with spaces around them (read as the 1.1 spelling), GUIDRef ``href`` is ignor
 keep sourcedIds only; writers omit it), ``scoreDate`` may carry a time, a ``date-time``
 without an offset is read as UTC and a bare date as its 00:00 UTC.
 
-Empty is absent: an optional field sent as ``""`` or ``null`` reads exactly as if it were
-left out (OneRoster JSON produced from CSV-shaped data writes every empty column as ``""``).
+Empty is absent: an optional field sent as ``""``, as only spaces (``" "``, a padded CSV
+column) or as ``null`` reads exactly as if it were left out (OneRoster JSON produced from
+CSV-shaped data writes every empty column as ``""``).
 That holds for every optional field: dates, strings, enumerations, booleans, numbers,
 GUIDRefs (also a GUIDRef whose ``sourcedId`` is empty, an empty CSV id column), GUIDRef
 lists and their empty entries, ``userIds`` and its entries with an empty ``identifier``,
 string lists, and the unread ``metadata`` bag. A required field sent empty stays invalid,
-with "<field> must not be empty" as the reason.
+with "<field> must not be empty" as the reason. Dates and date-times are read without the
+spaces around them.
+
+A whole number where 1.1 says string (``"identifier": 900123``, ``"grades": [9]``, a
+numeric ``sourcedId`` in a record and in the references to it) reads as its decimal string:
+it can mean nothing else. A boolean may also arrive as ``"TRUE"``, ``" false "``, ``"1"``,
+``"0"``, ``1`` or ``0``.
 
 A full read's big collections normally skip this module's per-field checks: ``wire.py``
 decodes their pages straight into records, and the client validates a page here, record by
@@ -89,6 +96,9 @@ STUDENT_REF_TYPES = frozenset({"student", "user"})
 
 _TRUE = frozenset({True, "true", "True", "TRUE"})
 _FALSE = frozenset({False, "false", "False", "FALSE"})
+#: Other spellings, read after case folding and stripping (only when the plain ones miss).
+_TRUE_FOLDED = frozenset({"true", "1"})
+_FALSE_FOLDED = frozenset({"false", "0"})
 
 #: Collection name (as requested) → envelope key of the collection response.
 COLLECTION_KEYS = {
@@ -138,18 +148,29 @@ TIMESTAMP_CACHE: dict[str, dt.datetime] = {}
 TIMESTAMP_CACHE_MAX = 200_000
 
 
+def blank(value: Any) -> bool:
+    """Whether ``value`` is ``""`` or only spaces: an empty (or padded) CSV column."""
+    return type(value) is str and (not value or value.isspace())
+
+
 def _absent(value: Any, name: str, errors: _Reasons, *, required: bool) -> bool:
-    """Whether ``value`` is missing (``None``) or empty (``""``): both mean "not sent", so an
-    optional field reads as left out and a required one gets its reason here."""
+    """Whether ``value`` is missing (``None``) or empty (``""`` or only spaces): all mean "not
+    sent", so an optional field reads as left out and a required one gets its reason here."""
     if value is None:
         if required:
             errors.append(f"{name} is required")
         return True
-    if value == "":
+    if blank(value):
         if required:
             errors.append(f"{name} must not be empty")
         return True
     return False
+
+
+def _whole_number(value: Any) -> str | None:
+    """A JSON whole number where a string belongs, as its decimal string (``True`` and
+    ``False`` are not numbers here)."""
+    return str(value) if type(value) is int else None
 
 
 def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.datetime | None:
@@ -161,6 +182,7 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     cached = TIMESTAMP_CACHE.get(value)
     if cached is not None:
         return cached
+    value = value.strip()
     try:
         # RFC 3339 allows a lower-case "z" for UTC; Python reads only "Z".
         parsed = dt.datetime.fromisoformat(value.upper() if "z" in value else value)
@@ -184,6 +206,7 @@ def _date(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.date
     if type(value) is not str:
         errors.append(f"{name} must be a YYYY-MM-DD string")
         return None
+    value = value.strip()
     try:
         if len(value) == 10:
             return dt.date.fromisoformat(value)
@@ -195,14 +218,21 @@ def _date(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt.date
 
 
 def _text(value: Any, name: str, errors: _Reasons, *, required: bool) -> str:
+    """A string; ``""`` when an optional one is absent. A required one is kept as sent, spaces
+    included: it is the provider's value, not ours to trim."""
     if type(value) is str:
-        if required and not value:
-            errors.append(f"{name} must not be empty")
-        return value
+        if required:
+            if not value:
+                errors.append(f"{name} must not be empty")
+            return value
+        return "" if value.isspace() else value
     if value is None:
         if required:
             errors.append(f"{name} is required")
         return ""
+    number = _whole_number(value)
+    if number is not None:
+        return number
     errors.append(f"{name} must be a string")
     return ""
 
@@ -244,7 +274,9 @@ def _ref(
         errors.append(f"{name} must be a GUIDRef object")
         return None
     sourced_id = value.get("sourcedId")
-    if not required and (sourced_id is None or sourced_id == ""):
+    if type(sourced_id) is int:
+        sourced_id = str(sourced_id)  # a numeric id, read as the record's own (``_text``)
+    if not required and (sourced_id is None or blank(sourced_id)):
         # A reference to nothing: how CSV-shaped JSON writes an empty id column.
         return None
     if type(sourced_id) is not str or not sourced_id:
@@ -252,7 +284,7 @@ def _ref(
         return None
     kind = value.get("type")
     if kind is not None and (type(kind) is not str or kind not in kinds):
-        if type(kind) is str and (kind == "" or canonical(kind, kinds) is not None):
+        if type(kind) is str and (blank(kind) or canonical(kind, kinds) is not None):
             return sourced_id  # no type, or the right one in another case: says nothing wrong
         if type(kind) is str and canonical(kind, GUIDREF_TYPES) is not None:
             errors.append(f"{name}.type {kind!r} cannot be a {name} reference")
@@ -290,25 +322,31 @@ def split_list(value: str) -> tuple[str, ...]:
 
 
 def _strings(value: Any, name: str, errors: _Reasons) -> tuple[str, ...]:
-    """A list of strings (or one comma-separated string); empty and null entries are
-    skipped."""
-    if value is None or value == "":
+    """A list of strings (or one comma-separated string); empty, blank and null entries are
+    skipped, and whole numbers read as strings."""
+    if value is None or blank(value):
         return ()
     if type(value) is str:
         return split_list(value)
-    if type(value) is not list or any(type(v) is not str and v is not None for v in value):
+    if type(value) is not list or any(type(v) not in (str, int) and v is not None for v in value):
         errors.append(f"{name} must be a list of strings")
         return ()
-    return tuple([v for v in value if v])
+    return tuple([str(v) for v in value if v is not None and not blank(v)])
 
 
 def _bool(value: Any, name: str, errors: _Reasons, default: bool | None) -> bool | None:
-    if value is None or value == "":
+    if value is None or blank(value):
         return default
     if type(value) in (bool, str):
         if value in _TRUE:
             return True
         if value in _FALSE:
+            return False
+    if type(value) in (str, int):
+        folded = str(value).strip().casefold()
+        if folded in _TRUE_FOLDED:
+            return True
+        if folded in _FALSE_FOLDED:
             return False
     errors.append(f"{name} must be a boolean")
     return default
@@ -366,9 +404,6 @@ def _session(o: dict, e: _Reasons) -> AcademicSession:
     end = _date(o.get("endDate"), "endDate", e, required=True)
     if start and end and end < start:
         e.append("endDate is before startDate")
-    school_year = o.get("schoolYear")
-    if type(school_year) is int:
-        school_year = str(school_year)
     return AcademicSession(
         sourced_id=sid,
         status=status,
@@ -377,7 +412,7 @@ def _session(o: dict, e: _Reasons) -> AcademicSession:
         type=_enum(o.get("type"), "type", SESSION_TYPES, e),
         start_date=start or dt.date.min,
         end_date=end or dt.date.min,
-        school_year=_text(school_year, "schoolYear", e, required=True),
+        school_year=_text(o.get("schoolYear"), "schoolYear", e, required=True),
         parent=_ref(o.get("parent"), "parent", SESSION_REF_TYPES, e, required=False),
         children=_refs(o.get("children"), "children", SESSION_REF_TYPES, e, required=False),
     )
@@ -419,25 +454,29 @@ def _class(o: dict, e: _Reasons) -> Class:
 
 
 def _user_ids(value: Any, e: _Reasons) -> tuple[tuple[str, str], ...]:
-    """(type, identifier) pairs. An entry without an identifier (left out, null or empty)
-    says nothing and is skipped, like an empty entry or an empty list; the rest of the user
-    is still good."""
-    if value is None or value == "":
+    """(type, identifier) pairs. An entry without an identifier (left out, null, empty or
+    blank) says nothing and is skipped, like an empty entry or an empty list; the rest of the
+    user is still good. A numeric identifier (a state id) reads as its string."""
+    if value is None or blank(value):
         return ()
     if type(value) is not list:
         e.append("userIds must be a list")
         return ()
     out = []
     for i, item in enumerate(value):
-        if item is None or item == "":
+        if item is None or blank(item):
             continue
-        identifier = item.get("identifier") if type(item) is dict else 0
+        if type(item) is not dict:
+            e.append(f"userIds[{i}] must be an object with an identifier")
+            continue
+        identifier = item.get("identifier")
+        identifier = _whole_number(identifier) or identifier
         if identifier is not None and type(identifier) is not str:
             e.append(f"userIds[{i}] needs a string identifier")
             continue
-        if identifier:
+        if identifier and not identifier.isspace():
             kind = item.get("type")
-            out.append((kind if type(kind) is str else "", identifier))
+            out.append((kind if type(kind) is str and not kind.isspace() else "", identifier))
     return tuple(out)
 
 

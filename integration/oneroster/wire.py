@@ -10,7 +10,10 @@ accepts.
 Optional fields sent as ``""`` or ``null`` are part of the plain shape (CSV-shaped
 providers send every empty column that way): each schema lets them through and the
 builder reads them as left out, exactly as the validator does, so such pages keep the
-fast path. The schemas accept nothing else beyond the plainly valid shape.
+fast path; so are optional strings of only spaces (a padded CSV column), which the
+builders read as absent too (``_text``). The schemas accept nothing else beyond the plainly
+valid shape: a number where a string belongs, or a date with spaces around it, sends the
+page to the validator, which reads those too.
 ``decode_page`` returns ``None`` for a page with anything else in it (a missing field, a
 misspelt enumeration, a lenient form such as ``"true"`` for a boolean, a timestamp or
 date that does not parse, a wrong envelope, broken JSON); the caller then decodes that
@@ -137,17 +140,34 @@ class _Classes(msgspec.Struct):
     classes: list[_Class]
 
 
+def _text(value: str | None) -> str:
+    """An optional string: ``""`` when absent, empty or only spaces (as the validator reads
+    it). A check in Python here costs a fraction of a schema pattern on every field."""
+    return "" if not value or value.isspace() else value
+
+
 def _strings(value: list[str | None] | str | None) -> tuple[str, ...]:
     if not value:
         return ()
     if type(value) is str:
-        return split_list(value)
-    return tuple([v for v in value if v])  # empty and null entries say nothing
+        return () if value.isspace() else split_list(value)
+    return tuple([v for v in value if v and not v.isspace()])  # empty entries say nothing
 
 
 def _user_ids(entries: list[_UserId]) -> tuple[tuple[str, str], ...]:
     # An entry without an identifier says nothing: skipped, as the validator does.
-    return tuple([(i.type or "", i.identifier) for i in entries if i.identifier])
+    return tuple(
+        [
+            (_text(i.type), i.identifier)
+            for i in entries
+            if i.identifier and not i.identifier.isspace()
+        ]
+    )
+
+
+def _agents(refs: list) -> tuple[str, ...]:
+    # A reference whose id is only spaces points at nothing: skipped, as the validator does.
+    return tuple([ref.sourcedId for ref in refs if not ref.sourcedId.isspace()])
 
 
 def _enrollments(page: _Enrollments) -> list[Record] | None:
@@ -202,12 +222,12 @@ def _users(page: _Users) -> list[Record] | None:
                 w.familyName,
                 w.role,
                 tuple([ref.sourcedId for ref in w.orgs]),
-                w.middleName or "",
-                w.identifier or "",
-                w.email or "",
-                w.sms or "",
-                w.phone or "",
-                tuple([ref.sourcedId for ref in w.agents]) if w.agents else (),
+                _text(w.middleName),
+                _text(w.identifier),
+                _text(w.email),
+                _text(w.sms),
+                _text(w.phone),
+                _agents(w.agents) if w.agents else (),
                 _strings(w.grades),
                 _user_ids(w.userIds) if w.userIds else (),
             )
@@ -228,12 +248,12 @@ def _classes(page: _Classes) -> list[Record] | None:
                 w.status,
                 modified,
                 w.title,
-                w.classCode or "",
+                _text(w.classCode),
                 w.classType or "scheduled",
                 w.course.sourcedId,
                 w.school.sourcedId,
                 tuple([ref.sourcedId for ref in w.terms]),
-                w.location or "",
+                _text(w.location),
                 _strings(w.periods),
                 _strings(w.subjects),
             )

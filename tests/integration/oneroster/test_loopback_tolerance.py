@@ -27,6 +27,10 @@ def _records(client, collection: str) -> list:
         ("classes", "classType", "Scheduled", "class_type", "scheduled"),
         ("classes", "periods", "1, 2", "periods", ("1", "2")),
         ("users", "grades", "09,10", "grades", ("09", "10")),
+        # A padded CSV column, and a boolean in capitals.
+        ("enrollments", "beginDate", "  ", "begin_date", None),
+        ("users", "middleName", " ", "middle_name", ""),
+        ("users", "enabledUser", "TRUE", "enabled_user", True),
         (
             "enrollments",
             "dateLastModified",

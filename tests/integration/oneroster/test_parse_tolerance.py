@@ -196,3 +196,96 @@ def test_any_case_and_padding_of_an_enumeration_reads_as_its_1_1_spelling(
 def test_a_comma_separated_string_list_reads_as_the_list(grades):
     joined = _read("users", {"grades": ", ".join(grades)})
     assert joined.grades == tuple(grades) == _read("users", {"grades": grades}).grades
+
+
+def test_whole_numbers_where_strings_belong_read_as_their_digits():
+    """A provider that keeps ids as numbers sends them bare: the id can mean nothing else, so
+    the record and every reference to it read as the same string."""
+    user = _read(
+        "users",
+        {
+            "sourcedId": 4711,
+            "identifier": 900123,
+            "phone": 5550101,
+            "grades": [9, "10"],
+            "orgs": [{"sourcedId": 101, "type": "org"}],
+            "userIds": [{"type": "stateID", "identifier": 55012}],
+        },
+    )
+    assert (user.sourced_id, user.identifier, user.phone, user.grades) == (
+        "4711",
+        "900123",
+        "5550101",
+        ("9", "10"),
+    )
+    assert (user.orgs, user.user_ids) == (("101",), (("stateID", "55012"),))
+    enrollment = _read("enrollments", {"user": {"sourcedId": 4711}, "class": {"sourcedId": 7}})
+    assert (enrollment.user, enrollment.class_) == ("4711", "7")
+    klass = _read("classes", {"classCode": 101, "periods": [1, 2]})
+    assert (klass.class_code, klass.periods) == ("101", ("1", "2"))
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [("TRUE", True), (" false ", False), ("1", True), ("0", False), (1, True), (0, False)],
+)
+def test_booleans_in_the_spellings_providers_use(sent, read):
+    assert _read("users", {"enabledUser": sent}).enabled_user is read
+    assert _read("enrollments", {"primary": sent}).primary is read
+
+
+def test_dates_with_spaces_around_them():
+    enrollment = _read(
+        "enrollments",
+        {
+            "beginDate": " 2026-08-17",
+            "endDate": "2027-06-04 ",
+            "dateLastModified": " 2026-01-01T00:00:00Z ",
+        },
+    )
+    assert (enrollment.begin_date, enrollment.end_date) == (
+        dt.date(2026, 8, 17),
+        dt.date(2027, 6, 4),
+    )
+    assert enrollment.date_last_modified == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def test_optional_strings_of_only_spaces_are_absent_and_keep_the_fast_path():
+    """A padded CSV column: the page decoder reads it as absent itself, as the validator
+    does, so a district that pads every column keeps the fast path."""
+    required, _ = RECORDS["users"]
+    padded = {
+        **required,
+        "middleName": " ",
+        "email": "   ",
+        "identifier": "\t",
+        "grades": [" ", "09"],
+        "agents": [{"sourcedId": " "}],
+        "userIds": [{"type": " ", "identifier": "7"}, {"identifier": "  "}],
+    }
+    user = parse_record("users", padded)
+    assert not isinstance(user, InvalidRecord), user.reasons
+    assert (user.middle_name, user.email, user.identifier) == ("", "", "")
+    assert (user.grades, user.agents, user.user_ids) == (("09",), (), (("", "7"),))
+    page = json.dumps({"users": [padded]}).encode()
+    assert decode_page("users", page) == [user]
+
+
+@pytest.mark.parametrize(
+    ("collection", "change", "reason"),
+    [
+        # Spaces are not a value: a required field of only spaces is as empty as "".
+        ("enrollments", {"user": " "}, "user must not be empty"),
+        ("enrollments", {"role": "  "}, "role must not be empty"),
+        ("academicSessions", {"startDate": " "}, "startDate must not be empty"),
+        # A fraction is no id, and a boolean no string.
+        ("users", {"identifier": 12.5}, "identifier must be a string"),
+        ("users", {"middleName": True}, "middleName must be a string"),
+        ("users", {"enabledUser": "yes please"}, "enabledUser must be a boolean"),
+    ],
+)
+def test_what_is_still_broken_says_why(collection, change, reason):
+    required, _ = RECORDS[collection]
+    result = parse_record(collection, {**required, **change})
+    assert isinstance(result, InvalidRecord)
+    assert reason in result.reasons, result.reasons
