@@ -90,38 +90,14 @@ class TokenCache(requests.auth.AuthBase):
             self._fetch()
 
     def _fetch(self) -> None:
-        form = {"grant_type": "client_credentials", "scope": self._scope}
-        basic = base64.b64encode(
-            f"{quote(self._client_id, safe='')}:{quote(self._client_secret, safe='')}".encode()
-        ).decode()
         try:
-            response = self._session.request(
-                "POST",
-                self._token_url,
-                data=form,
-                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-                retry=True,  # a token request creates nothing; safe to repeat
-            )
-        except (UpstreamAuthFailed, OneRosterRejected):
-            # Some providers want the credentials as form fields instead of Basic auth.
-            try:
-                response = self._session.request(
-                    "POST",
-                    self._token_url,
-                    data={
-                        **form,
-                        "client_id": self._client_id,
-                        "client_secret": self._client_secret,
-                    },
-                    headers={"Accept": "application/json"},
-                    retry=True,
-                )
-            except (UpstreamAuthFailed, OneRosterRejected) as exc:
-                raise TokenRefused(
-                    "The SIS refused the OneRoster client id and secret at the token URL",
-                    status=exc.status,
-                    url=exc.url,
-                ) from None
+            response = self._post_credentials(scope=self._scope)
+        except TokenRefused as exc:
+            if exc.oauth_error != "invalid_scope":
+                raise
+            # RFC 6749 makes the scope optional: a provider that knows none of the 1.1 scope
+            # URIs grants the connection's own scopes when it is asked for none.
+            response = self._post_credentials(scope=None)
         body = self._session.decode_json(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -137,6 +113,58 @@ class TokenCache(requests.auth.AuthBase):
         self._refresh_at = self._clock() + max(0.0, lifetime - margin)
         self.generation += 1
         self.fetches += 1
+
+    def _post_credentials(self, *, scope: str | None) -> requests.Response:
+        """The token URL's answer to the client credentials, sent as Basic auth and, when the
+        provider refuses those, as form fields (some providers read only one of the two)."""
+        form = {"grant_type": "client_credentials"}
+        if scope:
+            form["scope"] = scope
+        basic = base64.b64encode(
+            f"{quote(self._client_id, safe='')}:{quote(self._client_secret, safe='')}".encode()
+        ).decode()
+        try:
+            return self._session.request(
+                "POST",
+                self._token_url,
+                data=form,
+                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+                retry=True,  # a token request creates nothing; safe to repeat
+            )
+        except (UpstreamAuthFailed, OneRosterRejected) as exc:
+            if oauth_error(exc)[0] == "invalid_scope":
+                raise token_refused(exc) from None  # the credentials are not the problem
+        try:
+            return self._session.request(
+                "POST",
+                self._token_url,
+                data={**form, "client_id": self._client_id, "client_secret": self._client_secret},
+                headers={"Accept": "application/json"},
+                retry=True,
+            )
+        except (UpstreamAuthFailed, OneRosterRejected) as exc:
+            raise token_refused(exc) from None
+
+
+def oauth_error(exc: UpstreamAuthFailed | OneRosterRejected) -> tuple[str, str]:
+    """The RFC 6749 error code and description of a refused token request (``("", "")`` when
+    the body has none; a 401 without a body means ``invalid_client``)."""
+    payload = getattr(exc, "payload", None)
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        description = payload.get("error_description")
+        return payload["error"], description[:200] if isinstance(description, str) else ""
+    return ("invalid_client", "") if exc.status == 401 else ("", "")
+
+
+def token_refused(exc: UpstreamAuthFailed | OneRosterRejected) -> TokenRefused:
+    code, description = oauth_error(exc)
+    if code == "invalid_scope":
+        message = "The SIS refused the OneRoster scopes at the token URL, even when none was asked"
+    else:
+        message = "The SIS refused the OneRoster client id and secret at the token URL"
+    if code:
+        message += f" ({code}{': ' + description if description else ''})"
+    return TokenRefused(message, status=exc.status, url=exc.url, oauth_error=code)
 
 
 class OAuth1Signer(requests.auth.AuthBase):

@@ -82,7 +82,12 @@ class OneRosterRejected(OneRosterError):
 
 
 class TokenRefused(UpstreamAuthFailed):
-    """The token URL refused the client id and secret (OAuth 2.0 client credentials)."""
+    """The token URL refused the client credentials (OAuth 2.0); ``oauth_error`` is the RFC 6749
+    error code it gave (``invalid_client``, ``invalid_scope``...), ``""`` if none."""
+
+    def __init__(self, message: str, *, oauth_error: str = "", **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.oauth_error = oauth_error
 
 
 class VendorKeyRejected(UpstreamAuthFailed):

@@ -17,7 +17,7 @@ from integration.http.errors import (
     upstream_error_reason,
 )
 from integration.oneroster.client import OneRosterClient, OneRosterConfig
-from integration.oneroster.errors import OneRosterError, OneRosterRejected
+from integration.oneroster.errors import OneRosterError, OneRosterRejected, TokenRefused
 from integration.oneroster.records import Enrollment, InvalidRecord, PagingAnomaly, User
 from tests.integration.oneroster.conftest import FAST_RETRY
 
@@ -346,3 +346,65 @@ def test_an_xml_answer_is_a_protocol_error_that_says_xml():
         list(client.stream("enrollments"))
     assert not isinstance(raised.value, UpstreamMisconfigured)
     assert "with XML (application/xml) instead of JSON" in str(raised.value)
+
+
+# --- the token URL ---------------------------------------------------------------------------
+
+
+def _token_answers(answer) -> list[dict]:
+    """``answer(form, basic) -> (status, body)`` for POST to the token URL; the forms seen."""
+    seen: list[dict] = []
+
+    def callback(request):
+        form = {k: v[0] for k, v in parse_qs(request.body or "").items()}
+        basic = request.headers.get("Authorization", "").startswith("Basic ")
+        seen.append({**form, "basic": basic})
+        status, body = answer(form, basic)
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+    responses.add_callback(responses.POST, TOKEN_URL, callback=callback)
+    return seen
+
+
+@responses.activate
+def test_a_provider_that_knows_none_of_the_scopes_is_asked_for_none():
+    """RFC 6749 makes ``scope`` optional. A provider that answers ``invalid_scope`` to the
+    1.1 scope URIs grants the connection's own scopes when asked for none."""
+
+    def answer(form, basic):
+        if "scope" in form:
+            return 400, {"error": "invalid_scope", "error_description": "unknown scope"}
+        return 200, {"access_token": "a", "token_type": "bearer", "expires_in": "3600"}
+
+    seen = _token_answers(answer)
+    _serve("enrollments", lambda query: _json({"enrollments": ROWS[:2]}, **{"X-Total-Count": "2"}))
+    with _client() as client:
+        assert _ids(client.stream("enrollments")) == ["s0", "s1"]
+    # One refusal of the scopes (credentials sent once: they were not the problem), then none.
+    assert [("scope" in form, form["basic"]) for form in seen] == [(True, True), (False, True)]
+
+
+@responses.activate
+def test_credentials_refused_say_the_providers_reason():
+    seen = _token_answers(
+        lambda form, basic: (400, {"error": "invalid_client", "error_description": "expired"})
+    )
+    with _client() as client, pytest.raises(TokenRefused) as refused:
+        client.fetch_token()
+    assert refused.value.oauth_error == "invalid_client"
+    assert "client id and secret" in str(refused.value)
+    assert "(invalid_client: expired)" in str(refused.value)
+    # Basic auth first, then the credentials as form fields; never without the scopes.
+    assert [(form["basic"], "client_secret" in form) for form in seen] == [
+        (True, False),
+        (False, True),
+    ]
+
+
+@responses.activate
+def test_scopes_refused_even_when_none_is_asked_say_so():
+    _token_answers(lambda form, basic: (400, {"error": "invalid_scope"}))
+    with _client() as client, pytest.raises(TokenRefused) as refused:
+        client.fetch_token()
+    assert refused.value.oauth_error == "invalid_scope"
+    assert "refused the OneRoster scopes" in str(refused.value)
