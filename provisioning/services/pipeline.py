@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.http.errors import UpstreamError, is_transient, upstream_error_reason
+from integration.oneroster.errors import OneRosterRejected
 from integration.oneroster.filters import delta_filter
 from provisioning import conf
 from provisioning.first_write import first_write_trips
@@ -127,6 +128,31 @@ def roster_read(
     return result
 
 
+def roster_read_or_everything(
+    *, run: SyncRun, ws: Workspace, client: OneRosterClient, heartbeat: Callable[[], None]
+) -> StageResult:
+    """``roster_read``; when the SIS refuses a delta's change filter (a 4xx: it filters on no
+    field, or not on ``dateLastModified``), the run reads everything instead. Such a SIS is
+    then synced in full each night, with the refusal in the log, instead of failing each
+    night. A full read that is refused fails as before."""
+    try:
+        return roster_read(run=run, ws=ws, client=client, heartbeat=heartbeat)
+    except OneRosterRejected as exc:
+        if run.full_read or run.since is None:
+            raise
+        refusal = upstream_error_reason(exc)
+    sync_run_log(
+        run=run,
+        message=f"The SIS refused the filter for changes since the last run ({refusal}); "
+        "reading everything instead.",
+        level=SyncRunLog.Level.WARNING,
+    )
+    SyncRun.objects.filter(pk=run.pk).update(full_read=True)
+    run.full_read = True
+    ws.create()  # what the refused read staged is dropped with the schema
+    return roster_read(run=run, ws=ws, client=client, heartbeat=heartbeat)
+
+
 def _summary(run: SyncRun, plan: PlanResult, stage: StageResult) -> dict[str, object]:
     return {
         "by_type": plan.by_file,
@@ -194,7 +220,7 @@ def sync_run_execute(
                     else " (everything)."
                 ),
             )
-            stage = roster_read(run=run, ws=ws, client=client, heartbeat=heartbeat)
+            stage = roster_read_or_everything(run=run, ws=ws, client=client, heartbeat=heartbeat)
         finally:
             if owns_client:
                 client.close()
