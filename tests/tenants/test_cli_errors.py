@@ -61,6 +61,7 @@ def test_an_unknown_slug_reads_the_same_in_every_command(args):
     assert json.loads(out)["error"] == UNKNOWN
 
 
+@pytest.mark.django_db  # the fresh process reads the test database: it must exist already
 def test_an_unknown_slug_with_json_is_one_object_on_stdout_of_a_fresh_process():
     for args in (("sync", "provision", "nowhere"), ("district", "check", "nowhere")):
         result = manage(*args, "--json")
