@@ -13,6 +13,12 @@ for each worker count ``W``, with ``W`` real ``celery worker`` processes started
    ``passback_results_per_s`` = results the SIS accepted over all districts / wall time
    until the last run ended.
 
+With ``latency_ms``, every answer of the simulated Infinite Campus and Canvas comes that much
+later, as a real service's network and work make it: the workers then wait on upstreams as
+they do in a deployment, and the figures show how that waiting scales across workers.
+Without it, the sandboxes answer at once and the figures show CPU: on a machine whose cores
+also run the sandboxes, PostgreSQL and Redis, a second worker has no core of its own.
+
 Fairness is measured from the stored timestamps: for deltas, how long each district's run
 waited before a worker took it; for passbacks, how long until each district's first course
 started and whether any district waited for another district's whole run to end first.
@@ -225,6 +231,7 @@ def scaleout_run(
     seed: int,
     log: Callable[[str], None],
     log_dir: Path,
+    latency_ms: float = 0.0,
 ) -> dict[str, Any]:
     """Measure every worker count in ``workers`` over ``districts`` districts (module doc)."""
     hooks = _scaleout_hooks()
@@ -238,12 +245,15 @@ def scaleout_run(
         "students_per_district": students,
         "schools_per_district": schools,
         "courses_per_district": courses,
+        "latency_ms": latency_ms,
         "scaleout": [],
     }
     try:
         log(f"Starting {districts} sandboxes of {students:,} students …")
         for index in range(districts):
-            process, info = sandbox_start(students=students, schools=schools, seed=seed + index)
+            process, info = sandbox_start(
+                students=students, schools=schools, seed=seed + index, latency_ms=latency_ms
+            )
             processes.append(process)
             district = district_for(info, students=students, suffix=f"-{index}")
             made.append(district)

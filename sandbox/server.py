@@ -9,6 +9,11 @@ The HTTP layer is a small WSGI runner on ``http.server`` (threads, HTTP/1.1 keep
 ``wsgiref`` writes in small blocks and closes connections, which made it the bottleneck of
 the read benchmark. A body iterator that raises after the headers went out drops the
 connection, which is how the truncation faults reach the client.
+
+``latency`` (seconds, default none) holds every API answer back that long before the app
+runs, as the network and a real service's own work do: with it, a benchmark measures how
+work that waits on upstreams scales, instead of how fast two cores answer loopback calls.
+The sandbox's own control endpoints (``/_sandbox/...``) answer at once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
@@ -100,6 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _run(self) -> None:
         body = self._body()
         environ = self._environ(body)
+        latency = self.server.latency  # type: ignore[attr-defined]
+        if latency and not environ["PATH_INFO"].startswith("/_sandbox/"):
+            time.sleep(latency)
         state: dict[str, Any] = {}
 
         def start_response(status: str, headers: list, exc_info=None) -> Callable:
@@ -164,9 +173,10 @@ class SandboxHTTPServer(ThreadingMixIn, HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: WSGIApp) -> None:
+    def __init__(self, address: tuple[str, int], app: WSGIApp, *, latency: float = 0.0) -> None:
         super().__init__(address, _Handler)
         self.app = app
+        self.latency = latency
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
@@ -264,6 +274,7 @@ def start_sandbox(
     fixed_secrets: bool = False,
     canvas: bool = True,
     shape: Shape | None = None,
+    latency: float = 0.0,
 ) -> RunningSandbox:
     """Generate a district and serve it (and the simulated Canvas) on ``host:port``.
 
@@ -271,6 +282,7 @@ def start_sandbox(
     demo). ``port=0`` picks a free port; read it from ``.info`` or ``.port``.
     ``canvas=False`` serves the OneRoster half alone. ``shape`` picks one of the other
     plausible Infinite Campus shapes (``generator.SHAPES``; default: the modelled one).
+    ``latency``: seconds each API answer is held back (module doc).
     """
     district = generate_district(
         schools=schools, students=students, seed=seed, as_of=as_of, shape=shape
@@ -280,7 +292,9 @@ def start_sandbox(
     oneroster = OneRosterState(district, credentials=credentials)
     canvas_state, canvas_app = _canvas(secrets_seed) if canvas else (None, None)
     server = SandboxHTTPServer(
-        (host, port), make_dispatcher(create_oneroster_app(oneroster), canvas_app)
+        (host, port),
+        make_dispatcher(create_oneroster_app(oneroster), canvas_app),
+        latency=latency,
     )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="sandbox"

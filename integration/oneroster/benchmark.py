@@ -318,15 +318,17 @@ class RunConditions:
 
 
 def sandbox_start(
-    *, students: int, schools: int, seed: int, canvas: bool = True
+    *, students: int, schools: int, seed: int, canvas: bool = True, latency_ms: float = 0.0
 ) -> tuple[subprocess.Popen, dict]:
     """``manage.py sandbox serve`` in its own process (``canvas=False``: the OneRoster half
-    alone); returns the process and its JSON line."""
+    alone; ``latency_ms``: every API answer held back that long); returns the process and
+    its JSON line."""
     manage = ROOT / "manage.py"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "integration.settings.test"}
     command = [sys.executable, str(manage), "sandbox", "serve"]
     command += [] if canvas else ["--no-canvas"]
     command += ["--students", str(students), "--schools", str(schools), "--seed", str(seed)]
+    command += ["--latency-ms", str(latency_ms)] if latency_ms else []
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603
     assert process.stdout is not None
     line = process.stdout.readline()

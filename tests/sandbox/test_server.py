@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def test_start_and_stop_as_a_context_manager():
         assert requests.get(f"{running.url}/api/v1/users/self", timeout=5).status_code == 404
     with pytest.raises(requests.ConnectionError):
         requests.get(info["oneroster_url"] + "/orgs", timeout=2)
+
+
+def test_latency_holds_each_api_answer_back_and_leaves_the_controls_alone():
+    """``latency`` models a real service's network and work (the scale-out benchmark)."""
+    with start_sandbox(schools=1, students=5, seed=1, canvas=False, latency=0.3) as running:
+        started = time.monotonic()
+        answer = requests.get(f"{running.url}/api/v1/users/self", timeout=5)
+        assert answer.status_code == 404  # the answer itself is the usual one
+        assert time.monotonic() - started >= 0.3
+        assert running.server.latency == 0.3
+    with start_sandbox(schools=1, students=5, seed=1, canvas=False) as running:
+        assert running.server.latency == 0.0
 
 
 def test_secrets_are_random_unless_fixed_for_a_demo():

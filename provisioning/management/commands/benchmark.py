@@ -1,6 +1,7 @@
 """``manage.py benchmark [--students N] [--schools K] [--seed S] [--floor-runs N] [--json FILE]``
 and ``manage.py benchmark --scaleout --workers 1,2 --districts K [--students N] [--courses C]
-[--json FILE]`` (``provisioning.scaleout``: K districts on 1, 2, … Celery workers).
+[--latency-ms L] [--json FILE]`` (``provisioning.scaleout``: K districts on 1, 2, … Celery
+workers; ``--latency-ms``: each simulated service answers that much later, as real ones do).
 
 Use a database of its own (``DATABASE_URL``): the run writes a throwaway district and,
 for the large district, millions of mirror rows (deleted again at the end). The JSON holds
@@ -44,6 +45,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--courses", type=int, default=SCALEOUT_COURSES, help="Scale-out: passback courses"
         )
+        parser.add_argument(
+            "--latency-ms",
+            type=float,
+            default=0.0,
+            help="Scale-out: hold every answer of the simulated services back this long",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         # A terminated benchmark still stops its sandbox (``finally`` blocks run on exit).
@@ -58,6 +65,7 @@ class Command(BaseCommand):
                 schools=int(options["schools"] or SCALEOUT_SCHOOLS),
                 courses=int(options["courses"]),
                 seed=int(options["seed"]),
+                latency_ms=float(options["latency_ms"]),
                 log=log,
                 log_dir=Path(settings.BASE_DIR) / ".local" / "scaleout",
             )
@@ -79,7 +87,16 @@ class Command(BaseCommand):
         names = ("students", "schools", "seed", "floor_runs", "json_file")
         if options.get("scaleout"):
             line.append("--scaleout")
-            names = ("workers", "districts", "students", "schools", "courses", "seed", "json_file")
+            names = (
+                "workers",
+                "districts",
+                "students",
+                "schools",
+                "courses",
+                "seed",
+                "latency_ms",
+                "json_file",
+            )
         for name in names:
             if options.get(name) is not None:
                 flag = "--json" if name == "json_file" else "--" + name.replace("_", "-")

@@ -58,6 +58,13 @@ class Command(BaseCommand):
         )
         serve.add_argument("--no-canvas", action="store_true", help="OneRoster half only")
         serve.add_argument(
+            "--latency-ms",
+            type=float,
+            default=0.0,
+            help="Hold every API answer back this long, as a real service's network and "
+            "work do (default: none)",
+        )
+        serve.add_argument(
             "--shape",
             choices=sorted(SHAPES),
             default="ic",
@@ -172,6 +179,7 @@ class Command(BaseCommand):
             fixed_secrets=seed is not None,
             canvas=not options["no_canvas"],
             shape=SHAPES[options["shape"]],
+            latency=options["latency_ms"] / 1000,
         )
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
