@@ -165,6 +165,7 @@ def _scaleout(files: list[tuple[str, dict[str, Any]]]) -> list[str]:
                     e["workers"],
                     e["districts"],
                     _num(d.get("students_per_district")),
+                    f"{_num(d.get('latency_ms', 0))} ms",
                     f"{_num(e['passback_results_per_s'], 1)} results/s",
                     _ratio(e["passback_results_per_s"], base and base["passback_results_per_s"]),
                     f"{_num(e['delta_s'])} s",
@@ -175,7 +176,8 @@ def _scaleout(files: list[tuple[str, dict[str, Any]]]) -> list[str]:
                 ]
             )
     out += _table(
-        ["run", "workers", "districts", "students each", "passback", "passback speed-up",
+        ["run", "workers", "districts", "students each", "answer latency", "passback",
+         "passback speed-up",
          "all deltas", "delta speed-up", "passback: longest wait for a district's first course",
          "passback: districts that waited for another's whole run", "delta: longest wait to start"],
         rows,
