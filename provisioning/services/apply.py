@@ -125,8 +125,9 @@ class RunProgress:
                 [*values, self.run.pk],
             )
 
-    def phase(self, phase: str, **counts: Any) -> None:
-        """The run's stored phase and progress (``runs.services.lifecycle.sync_run_phase``)."""
+    def phase(self, phase: str, *, fields: dict[str, Any] | None = None, **counts: Any) -> None:
+        """The run's stored phase and progress (``runs.services.lifecycle.sync_run_phase``),
+        written in one statement with ``fields`` (other columns of the run)."""
         merged = dict(self.run.progress or {})
         if phase != self.run.phase:
             merged["phase_started"] = {
@@ -134,8 +135,11 @@ class RunProgress:
                 phase: timezone.now().isoformat(),
             }
         merged.update(counts)
+        changes = dict(fields or {})
         if phase != self.run.phase or merged != self.run.progress:
-            self.update(phase=phase, progress=merged)
+            changes.update(phase=phase, progress=merged)
+        if changes:
+            self.update(**changes)
 
     def log(self, message: str, level: str = SyncRunLog.Level.INFO) -> None:
         if self.side is None:
@@ -186,9 +190,14 @@ def _import_start(
         progress.heartbeat()
         time.sleep(conf.import_poll_max())
     created = client.sis_import_create(account_id, zip_path=zip_path, params=SisImportParams())
-    progress.update(canvas_import_id=str(created.id), canvas_import_state=created.workflow_state)
+    fields = {"canvas_import_id": str(created.id), "canvas_import_state": created.workflow_state}
     if phase == MAIN:
-        progress.phase(SyncRun.Phase.IMPORTING, main_import_id=created.id)
+        # One write: whoever sees the import's id on the run (the console, the reaper, a
+        # re-applied attempt after this worker died) also finds ``main_import_id``, so the
+        # re-applied attempt follows this import instead of sending the plan again.
+        progress.phase(SyncRun.Phase.IMPORTING, fields=fields, main_import_id=created.id)
+    else:
+        progress.update(**fields)
     progress.log(f"Canvas SIS import {created.id} created ({phase}).")
     return created
 
