@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import math
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -532,11 +533,13 @@ def course_score(enrollment: Mapping[str, Any], *, only_posted: bool) -> float |
         None if only_posted else grades.get("unposted_current_score"),
         grades.get("current_score"),
     ):
-        if value is not None and value != "":
+        if value is not None and value != "" and not isinstance(value, bool):
             try:
-                return float(value)
+                score = float(value)
             except (TypeError, ValueError):
                 continue
+            if math.isfinite(score):  # never a NaN or an infinity to the SIS
+                return score
     return None
 
 

@@ -60,12 +60,15 @@ def format_timestamp(value: dt.datetime) -> str:
 
 
 def _float(value: Any) -> float | None:
-    if value is None or value == "":
+    """A number sent as a number or a numeric string; ``None`` for anything else, ``NaN``
+    and infinities included (a score must never reach the SIS as one)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _int(value: Any) -> int | None:

@@ -433,6 +433,14 @@ def test_course_score_prefers_the_override():
     assert mapping.course_score({"grades": {}}, only_posted=True) is None
 
 
+def test_course_score_is_never_a_nan_or_an_infinity():
+    """What is not a finite number is skipped for the next source, as an unreadable one is."""
+    enrollment = {"grades": {"override_score": "NaN", "current_score": "81.5"}}
+    assert mapping.course_score(enrollment, only_posted=True) == 81.5
+    enrollment = {"grades": {"current_score": "Infinity"}}
+    assert mapping.course_score(enrollment, only_posted=True) is None
+
+
 def test_course_grade_score_date_is_not_a_change():
     def push(day: dt.date) -> Push:
         return mapping.result_push(

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from integration.canvas.client import CanvasClient, CanvasConfig
-from integration.canvas.types import SisImport
+from integration.canvas.types import CanvasSubmission, SisImport
 from integration.http.errors import (
     UpstreamMisconfigured,
     UpstreamProtocolError,
@@ -162,3 +162,17 @@ def test_processing_messages_and_counts_in_every_shape():
 def test_a_byte_order_mark_before_the_json_is_skipped(client):
     responses.get(f"{CANVAS}/api/v1/users/self", body=b'\xef\xbb\xbf{"id": 5}')
     assert client.get_self() == {"id": 5}
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [(17.5, 17.5), ("17.5", 17.5), (0, 0.0), (None, None), ("", None), ("NaN", None),
+     ("Infinity", None), (True, None), ("A-", None)],
+)  # fmt: skip
+def test_a_score_is_a_finite_number_or_none(sent, read):
+    """Canvas sends scores as numbers; a proxy or another version may send strings. What is
+    not a finite number is no score: it never reaches the SIS as NaN or infinity."""
+    submission = CanvasSubmission.from_api(
+        {"id": 1, "assignment_id": 2, "user_id": 3, "score": sent, "workflow_state": "graded"}
+    )
+    assert submission.score == read
