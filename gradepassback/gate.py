@@ -24,12 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import redis
-from django.conf import settings
 
-from integration.redis_names import redis_key
+from integration.redis_names import redis_client, redis_key
 
 #: Longer than one request's retry budget (RetryPolicy.budget_seconds, 180 s) plus timeouts.
 LEASE_SECONDS = 300
@@ -54,11 +52,6 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0
 """
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 _token_state: dict[str, object] = {"pid": None}
@@ -125,7 +118,7 @@ class RequestGate:
         self.key = gate_key(district_id)
         self.limit = limit
         self.lease_seconds = lease_seconds
-        self._redis = client or _redis()
+        self._redis = client or redis_client()
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._keep_alive = self._redis.register_script(_KEEP_ALIVE)
         self._sleep = sleep

@@ -1,4 +1,4 @@
-"""One namespace for every Redis name this deployment writes.
+"""One namespace for every Redis name this deployment writes, and the client that writes them.
 
 Two deployments on one Redis (or a test run beside a running demo) must never share a lock,
 a gate or a cached value: each would refuse the other's runs. ``settings.REDIS_NAMESPACE``
@@ -9,7 +9,18 @@ Celery's broker keys (``global_keyprefix``), so queues are kept apart too.
 
 from __future__ import annotations
 
+from functools import cache
+
+import redis
 from django.conf import settings
+
+
+@cache
+def redis_client() -> redis.Redis:
+    """The process's client of this deployment's Redis (``settings.REDIS_URL``; one
+    connection pool), for the locks and gates that keep their keys under ``redis_key``
+    names."""
+    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def redis_key(*parts: object) -> str:

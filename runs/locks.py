@@ -19,14 +19,11 @@ import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
-import redis
-from django.conf import settings
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from integration.redis_names import redis_key
+from integration.redis_names import redis_client, redis_key
 from runs.lease import lease_seconds
 
 logger = logging.getLogger(__name__)
@@ -48,11 +45,6 @@ class DistrictBusy(Exception):
     def __init__(self, *, district_id: int, retry_in: float) -> None:
         self.retry_in = retry_in
         super().__init__(DISTRICT_BUSY.format(district_id=district_id))
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def lock_name(district_id: int) -> str:
@@ -82,7 +74,7 @@ def district_lock(district_id: int, *, run_id: int) -> Iterator[RunLock]:
     """Hold the district's lock for the block on behalf of run ``run_id``; raise
     ``DistrictBusy`` if another holder has it."""
     # Not thread-local: the lease keeper thread extends the lock the work thread took.
-    lock = _redis().lock(
+    lock = redis_client().lock(
         lock_name(district_id), timeout=lease_seconds(), blocking=False, thread_local=False
     )
     if not lock.acquire(blocking=False, token=f"{_token_prefix(run_id)}{secrets.token_hex(8)}"):
@@ -97,17 +89,17 @@ def district_lock(district_id: int, *, run_id: int) -> Iterator[RunLock]:
 
 def district_lock_ttl(district_id: int) -> float:
     """Seconds until the district's lock lapses (0 when free)."""
-    ttl_ms = _redis().pttl(lock_name(district_id))
+    ttl_ms = redis_client().pttl(lock_name(district_id))
     return max(0.0, ttl_ms / 1000) if ttl_ms and ttl_ms > 0 else 0.0
 
 
 def district_lock_held(district_id: int) -> bool:
     """Whether any worker holds the district's lock (for the reaper's and the admin's view)."""
-    return bool(_redis().exists(lock_name(district_id)))
+    return bool(redis_client().exists(lock_name(district_id)))
 
 
 def district_lock_release_for_run(district_id: int, run_id: int) -> bool:
     """Release the district's lock if run ``run_id``'s worker holds it (that worker is dead:
     its run was failed as lost). A lock another run took since is left alone."""
-    release = _redis().register_script(_RELEASE_FOR_RUN)
+    release = redis_client().register_script(_RELEASE_FOR_RUN)
     return bool(release(keys=[lock_name(district_id)], args=[_token_prefix(run_id)]))

@@ -7,16 +7,15 @@ import threading
 import pytest
 
 from gradepassback.gate import RequestGate, gate_key
+from integration.redis_names import redis_client
 
 
 @pytest.fixture
 def district_id():
     # An id no real test district uses; cleaned before and after.
-    from gradepassback.gate import _redis
-
-    _redis().delete(gate_key(987654))
+    redis_client().delete(gate_key(987654))
     yield 987654
-    _redis().delete(gate_key(987654))
+    redis_client().delete(gate_key(987654))
 
 
 def test_at_most_limit_slots_across_gates_sharing_a_district(district_id):

@@ -16,8 +16,9 @@ import psutil
 import pytest
 from django.core.management import call_command
 
+from integration.redis_names import redis_client
 from provisioning.models import CanvasRow
-from runs.locks import _redis, lock_name
+from runs.locks import lock_name
 from runs.models import SyncRun
 from tests.provisioning.conftest import district_for
 from tests.workers import celery_worker, wait_for
@@ -86,7 +87,9 @@ def test_a_worker_killed_while_applying_leaves_nothing_half_done(sandbox, fast_i
     (child,) = psutil.Process(process.pid).children()
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
-    assert _redis().exists(lock_name(district.pk))  # the dead worker's lock, until its lease ends
+    assert redis_client().exists(
+        lock_name(district.pk)
+    )  # the dead worker's lock, until its lease ends
     sandbox.canvas.runner.resume()
 
     def finished():

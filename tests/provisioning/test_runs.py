@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from integration.redis_names import redis_client
 from provisioning.services.workspace import Workspace
 from provisioning.tasks import run_sync
-from runs.locks import DistrictBusy, _redis, district_lock, lock_name
+from runs.locks import DistrictBusy, district_lock, lock_name
 from runs.models import SyncRun
 from runs.services.lifecycle import (
     RUN_WORKER_LOST,
@@ -96,17 +97,17 @@ def test_concurrent_starts_for_one_district_leave_exactly_one_active_run():
 
 def test_the_district_lock_is_exclusive_and_never_releases_someone_elses():
     district_id = 987654
-    _redis().delete(lock_name(district_id))
+    redis_client().delete(lock_name(district_id))
     with district_lock(district_id, run_id=1):
         with pytest.raises(DistrictBusy), district_lock(district_id, run_id=2):
             pass
         # Our lease ran out and another worker took the lock: leaving must not free theirs.
-        _redis().set(lock_name(district_id), "another-workers-token")
-    assert _redis().get(lock_name(district_id)) == b"another-workers-token"
-    _redis().delete(lock_name(district_id))
+        redis_client().set(lock_name(district_id), "another-workers-token")
+    assert redis_client().get(lock_name(district_id)) == b"another-workers-token"
+    redis_client().delete(lock_name(district_id))
     with district_lock(district_id, run_id=3):
         pass
-    assert not _redis().exists(lock_name(district_id))
+    assert not redis_client().exists(lock_name(district_id))
 
 
 @pytest.mark.django_db
@@ -115,7 +116,7 @@ def test_a_redelivered_task_fails_a_run_whose_worker_died():
     run = sync_run_create(district=district, kind="delta", trigger="cli")
     sync_run_transition(run=run, to=S.RUNNING)  # the worker that did this was killed
     Workspace(run.pk).create()
-    _redis().delete(lock_name(district.pk))
+    redis_client().delete(lock_name(district.pk))
     run_sync(run.pk)  # Celery redelivers the late-acked message
     run.refresh_from_db()
     assert run.status == S.FAILED

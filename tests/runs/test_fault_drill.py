@@ -19,8 +19,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from integration import embedded
+from integration.redis_names import redis_client
 from provisioning.models import CanvasRow, RosterUser
-from runs.locks import _redis
 from runs.models import SyncRun
 from runs.services.launch import start_run
 from sandbox.oneroster.faults import FaultRule
@@ -186,7 +186,7 @@ def test_redis_stopped_and_restarted_mid_run(sandbox, fast_imports, worker):
     _until(run, worker, lambda r: r.phase == SyncRun.Phase.READING)
     stopped = time.monotonic()
     with contextlib.suppress(Exception):  # the server goes away while answering
-        _redis().shutdown(nosave=True)
+        redis_client().shutdown(nosave=True)
     time.sleep(2)
     # Starts it again on the same socket: the Redis this test process uses (its own under
     # pytest-xdist).

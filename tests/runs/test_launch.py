@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from gradepassback.services.tokens import passback_trigger_token_issue
 from gradepassback.tasks import scheduled_passback
+from integration.redis_names import redis_client
 from provisioning.tasks import scheduled_sync
-from runs.locks import DistrictBusy, _redis, district_lock, lock_name
+from runs.locks import DistrictBusy, district_lock, lock_name
 from runs.models import SyncRun
 from runs.services.launch import StartRefused, start_blockers, start_run
 from runs.services.lifecycle import sync_run_create, sync_run_transition
@@ -106,7 +107,7 @@ def test_an_in_process_start_refused_by_the_lock_leaves_no_queued_run():
     """The bug: ``sync provision`` created run #N, was refused by the lock and left #N
     queued, so every later start was refused until the reaper came."""
     district = district_connected()
-    _redis().delete(lock_name(district.pk))
+    redis_client().delete(lock_name(district.pk))
     with district_lock(district.pk, run_id=999999):  # another worker holds the district
         code, out = _sync_cli("provision", district.slug)
         with pytest.raises(DistrictBusy):
@@ -133,8 +134,8 @@ def test_a_start_fails_a_lost_run_audits_it_frees_its_lock_and_goes_on(settings)
     SyncRun.objects.filter(pk=lost.pk).update(
         heartbeat_at=timezone.now() - dt.timedelta(seconds=61)
     )
-    _redis().delete(lock_name(district.pk))
-    _redis().set(lock_name(district.pk), f"run-{lost.pk}-deadbeef", px=600_000)  # kill -9
+    redis_client().delete(lock_name(district.pk))
+    redis_client().set(lock_name(district.pk), f"run-{lost.pk}-deadbeef", px=600_000)  # kill -9
 
     run = start_run(district=district, kind="delta", trigger="cli")
 
@@ -145,7 +146,7 @@ def test_a_start_fails_a_lost_run_audits_it_frees_its_lock_and_goes_on(settings)
     assert AuditEvent.objects.filter(
         action=AuditEvent.Action.RUN_LOST, target=f"run #{lost.pk}"
     ).exists()
-    assert not _redis().exists(lock_name(district.pk))
+    assert not redis_client().exists(lock_name(district.pk))
     assert run.status == S.QUEUED
 
 

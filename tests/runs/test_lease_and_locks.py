@@ -11,8 +11,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from gradepassback.gate import gate_key
-from integration.redis_names import redis_key
-from runs.locks import DistrictBusy, _redis, district_lock, district_lock_ttl, lock_name
+from integration.redis_names import redis_client, redis_key
+from runs.locks import DistrictBusy, district_lock, district_lock_ttl, lock_name
 from runs.models import SyncRun
 from runs.services.lifecycle import (
     Heartbeat,
@@ -36,17 +36,17 @@ def test_every_redis_name_is_in_the_deployment_namespace(settings):
     assert settings.CACHES["default"]["KEY_PREFIX"] == namespace
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] == f"{namespace}:"
     cache.set("probe", 1, 5)
-    assert _redis().keys(f"{namespace}:*probe")
+    assert redis_client().keys(f"{namespace}:*probe")
     cache.delete("probe")
 
 
 def test_two_deployments_on_one_redis_do_not_refuse_each_others_runs():
     with override_settings(REDIS_NAMESPACE="deployment-a"):
         a_lock = lock_name(42)
-        _redis().delete(a_lock)
+        redis_client().delete(a_lock)
         with district_lock(42, run_id=1):
             with override_settings(REDIS_NAMESPACE="deployment-b"):
-                _redis().delete(lock_name(42))
+                redis_client().delete(lock_name(42))
                 with district_lock(42, run_id=1):  # the other deployment's district 42
                     pass
             with pytest.raises(DistrictBusy), district_lock(42, run_id=2):
@@ -66,10 +66,10 @@ def test_each_heartbeat_extends_the_short_lease_of_the_lock(settings):
     settings.RUN_LEASE_SECONDS = 30
     run = sync_run_create(district=district_connected(), kind="delta", trigger="cli")
     sync_run_transition(run=run, to=S.RUNNING)
-    _redis().delete(lock_name(run.district_id))
+    redis_client().delete(lock_name(run.district_id))
     with district_lock(run.district_id, run_id=run.pk) as lock:
         assert 0 < district_lock_ttl(run.district_id) <= 30
-        _redis().pexpire(lock_name(run.district_id), 2000)  # time passed
+        redis_client().pexpire(lock_name(run.district_id), 2000)  # time passed
         Heartbeat(run, extend=lock.extend)()
         assert district_lock_ttl(run.district_id) > 25
 
@@ -85,17 +85,19 @@ def test_the_reaper_fails_a_lost_run_and_releases_its_lock_only(settings):
     sync_run_transition(run=other, to=S.RUNNING)
     SyncRun.objects.filter(pk=other.pk).update(heartbeat_at=long_ago)
     for run in (lost, other):
-        _redis().delete(lock_name(run.district_id))
-    _redis().set(lock_name(lost.district_id), f"run-{lost.pk}-dead", px=600_000)
+        redis_client().delete(lock_name(run.district_id))
+    redis_client().set(lock_name(lost.district_id), f"run-{lost.pk}-dead", px=600_000)
     # Another run of the other district took its lock since: not the lost run's to release.
-    _redis().set(lock_name(other.district_id), f"run-{other.pk + 1000}-alive", px=600_000)
+    redis_client().set(lock_name(other.district_id), f"run-{other.pk + 1000}-alive", px=600_000)
 
     result = runs_reap()
 
     assert sorted(result.failed) == sorted([lost.pk, other.pk])
-    assert not _redis().exists(lock_name(lost.district_id))
-    assert _redis().get(lock_name(other.district_id)) == f"run-{other.pk + 1000}-alive".encode()
-    _redis().delete(lock_name(other.district_id))
+    assert not redis_client().exists(lock_name(lost.district_id))
+    assert (
+        redis_client().get(lock_name(other.district_id)) == f"run-{other.pk + 1000}-alive".encode()
+    )
+    redis_client().delete(lock_name(other.district_id))
 
 
 # --- a lost database connection --------------------------------------------------------------
