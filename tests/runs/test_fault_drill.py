@@ -15,11 +15,13 @@ import time
 
 import psutil
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from integration import embedded
-from integration.redis_names import redis_client
 from provisioning.models import CanvasRow, RosterUser
 from runs.models import SyncRun
 from runs.services.launch import start_run
@@ -186,7 +188,10 @@ def test_redis_stopped_and_restarted_mid_run(sandbox, fast_imports, worker):
     _until(run, worker, lambda r: r.phase == SyncRun.Phase.READING)
     stopped = time.monotonic()
     with contextlib.suppress(Exception):  # the server goes away while answering
-        redis_client().shutdown(nosave=True)
+        # No retries: the closed connection is SHUTDOWN's answer (as in ``embedded.stop``).
+        redis.Redis.from_url(django_settings.REDIS_URL, retry=Retry(NoBackoff(), 0)).shutdown(
+            nosave=True
+        )
     time.sleep(2)
     # Starts it again on the same socket: the Redis this test process uses (its own under
     # pytest-xdist).
