@@ -182,7 +182,7 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
     cached = TIMESTAMP_CACHE.get(value)
     if cached is not None:
         return cached
-    value = value.strip()
+    sent, value = value, value.strip()
     try:
         # RFC 3339 allows a lower-case "z" for UTC; Python reads only "Z".
         parsed = dt.datetime.fromisoformat(value.upper() if "z" in value else value)
@@ -196,7 +196,7 @@ def _timestamp(value: Any, name: str, errors: _Reasons, *, required: bool) -> dt
         parsed = parsed.replace(tzinfo=dt.UTC)
     if len(TIMESTAMP_CACHE) >= TIMESTAMP_CACHE_MAX:
         TIMESTAMP_CACHE.clear()
-    TIMESTAMP_CACHE[value] = parsed
+    TIMESTAMP_CACHE[sent] = parsed  # as sent: the lookup above is by the string as sent
     return parsed
 
 
@@ -274,8 +274,7 @@ def _ref(
         errors.append(f"{name} must be a GUIDRef object")
         return None
     sourced_id = value.get("sourcedId")
-    if type(sourced_id) is int:
-        sourced_id = str(sourced_id)  # a numeric id, read as the record's own (``_text``)
+    sourced_id = _whole_number(sourced_id) or sourced_id  # a numeric id, as ``_text`` reads it
     if not required and (sourced_id is None or blank(sourced_id)):
         # A reference to nothing: how CSV-shaped JSON writes an empty id column.
         return None
@@ -476,7 +475,7 @@ def _user_ids(value: Any, e: _Reasons) -> tuple[tuple[str, str], ...]:
             continue
         if identifier and not identifier.isspace():
             kind = item.get("type")
-            out.append((kind if type(kind) is str and not kind.isspace() else "", identifier))
+            out.append((kind if type(kind) is str and not blank(kind) else "", identifier))
     return tuple(out)
 
 
